@@ -1,0 +1,49 @@
+# The two commands of the README: `make run` starts the appliance here,
+# `make test` runs every check. Both create .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := inference-service model-fetcher camera-service
+RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml)
+
+.PHONY: run test lint bench models clean
+
+$(VENV)/.runtime: $(RUNTIME_REQS)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(foreach s,$(SERVICES),-r $(s)/requirements.txt)
+	$(PY) -m pip install -q --no-deps $(foreach s,$(SERVICES),-e ./$(s))
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+## Start all three services on loopback with the demo camera and the demo model.
+run: $(VENV)/.runtime
+	$(PY) tools/run_local.py
+
+## Linters, every service's tests, the cross-service and the browser tests.
+test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Benchmarks (print tables of ratios; see README "Performance").
+bench: $(VENV)/.dev
+	$(PY) bench/inference.py
+	$(PY) bench/camera.py
+
+## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
+models:
+	$(PYTHON) -m venv .venv-models
+	.venv-models/bin/pip install -q -r tools/requirements-models.txt
+	.venv-models/bin/python tools/build_models.py
+
+clean:
+	rm -rf $(VENV) .venv-models .data artifacts

@@ -1,0 +1,113 @@
+"""What can be checked of the containers without a Docker engine.
+
+The compose file against the compose schema and balena's subset of it, every
+Dockerfile through hadolint, balena.yml's fleet fields, and each service
+installed into a fresh virtual environment by exactly the pip commands its
+Dockerfile runs.
+"""
+
+import re
+import shlex
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SERVICES = {
+    "camera-service": "camera_service",
+    "inference-service": "inference_service",
+    "model-fetcher": "model_fetcher",
+}
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_file_matches_the_compose_schema():
+    result = subprocess.run(
+        [BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", ROOT / "docker-compose.yml"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_file_stays_inside_balenas_subset():
+    text = (ROOT / "docker-compose.yml").read_text()
+    spec = compose()
+    assert spec["version"] == "2.1"
+    assert "${" not in text, "balena does no variable substitution"
+    assert set(spec["services"]) == set(SERVICES)
+    for name, service in spec["services"].items():
+        assert service["build"]["context"] == "."
+        assert (ROOT / service["build"]["dockerfile"]) == ROOT / name / "Dockerfile.template"
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in spec["volumes"], "balena allows named volumes only"
+
+
+def test_services_share_the_model_store_and_check_health():
+    services = compose()["services"]
+    for name in ("inference-service", "model-fetcher"):
+        assert "models:/data/models" in services[name]["volumes"]
+        assert services[name]["environment"]["MODEL_DIR"] == "/data/models"
+    camera = services["camera-service"]
+    assert camera["ports"] == ["80:80"]
+    assert camera["privileged"] is True
+    assert camera["labels"]["io.balena.features.kernel-modules"] == "1"
+    assert camera["environment"]["INFERENCE_URL"] == "ws://inference-service:8765"
+    for name in ("camera-service", "inference-service"):
+        assert services[name]["restart"] == "always"
+        assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
+    assert services["model-fetcher"]["restart"] == "on-failure"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_dockerfile_passes_hadolint(service):
+    result = subprocess.run(
+        [BIN / "hadolint", f"{service}/Dockerfile.template"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_balena_yml_names_the_fleet_and_its_devices():
+    spec = yaml.safe_load((ROOT / "balena.yml").read_text())
+    assert spec["type"] == "sw.application"
+    assert spec["name"] and spec["description"]
+    devices = set(spec["data"]["supportedDeviceTypes"])
+    assert {"raspberrypi3", "raspberrypi4-64", "raspberrypi5", "genericx86-64-ext"} <= devices
+    variables = {k for item in spec["data"]["applicationEnvironmentVariables"] for k in item}
+    assert {"username", "password", "EI_API_KEY", "rotation", "TURN_SERVER"} <= variables
+
+
+def pip_commands(dockerfile: Path) -> list[list[str]]:
+    """The `pip install …` commands of a Dockerfile's RUN instructions, in order."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    commands = []
+    for line in text.splitlines():
+        if line.startswith("RUN "):
+            for part in line[4:].split("&&"):
+                words = shlex.split(part)
+                if words[:2] == ["pip", "install"]:
+                    commands.append(words[2:])
+    return commands
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
+    commands = pip_commands(ROOT / service / "Dockerfile.template")
+    assert commands, "the Dockerfile installs nothing with pip"
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    for args in commands:  # the Dockerfile's WORKDIR mirrors the repository root
+        subprocess.run([python, "-m", "pip", "install", "-q", *args], cwd=ROOT, check=True)
+    subprocess.run([python, "-m", "pip", "check"], check=True)
+    module = SERVICES[service]
+    subprocess.run([python, "-c", f"import {module}.__main__"], check=True, cwd=tmp_path)
+    assert (env_dir / "bin" / service).exists(), "the console script the image runs is missing"

@@ -1,0 +1,129 @@
+"""Start the whole appliance here: three processes on loopback, logs prefixed by service.
+
+    python tools/run_local.py [--port 8080] [--inference-port 8765] [--model-dir .data/models]
+
+The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
+installs the bundled demo model unless EI_API_KEY is set. Every other
+variable of the contract passes through. Ctrl-C stops all three.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32"}
+LONG_RUNNING = ("inference", "camera")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--inference-port", type=int, default=8765)
+    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models")))
+    return parser.parse_args(argv)
+
+
+def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each service's command line and environment."""
+    base = {k: v for k, v in os.environ.items() if k != "PORT"}
+    base["MODEL_DIR"] = args.model_dir
+    base.setdefault("PYTHONUNBUFFERED", "1")
+    py = sys.executable
+    return {
+        "model-fetcher": ([py, "-m", "model_fetcher"], base),
+        "inference": ([py, "-m", "inference_service"], {**base, "PORT": str(args.inference_port)}),
+        "camera": (
+            [py, "-m", "camera_service"],
+            {
+                **base,
+                "PORT": str(args.port),
+                "CAMERA_SOURCE": os.environ.get("CAMERA_SOURCE", "demo"),
+                "INFERENCE_URL": os.environ.get("INFERENCE_URL", f"ws://127.0.0.1:{args.inference_port}"),
+            },
+        ),
+    }
+
+
+async def relay(name: str, stream: asyncio.StreamReader) -> None:
+    """Copy a process's output to ours, each line prefixed with the service's name."""
+    color = COLORS[name] if sys.stdout.isatty() else ""
+    prefix = f"\033[{color}m{name:>13} |\033[0m " if color else f"{name:>13} | "
+    while line := await stream.readline():
+        sys.stdout.write(prefix + line.decode(errors="replace"))
+        sys.stdout.flush()
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> bool:
+    """Poll `url` until it answers 200 or the process ends."""
+    while process.returncode is None:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:  # noqa: ASYNC210 (a local probe)
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def stop(processes: dict[str, asyncio.subprocess.Process]) -> None:
+    for process in processes.values():
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def run(args: argparse.Namespace) -> int:
+    Path(args.model_dir).mkdir(parents=True, exist_ok=True)
+    processes: dict[str, asyncio.subprocess.Process] = {}
+    relays = []
+    for name, (argv, env) in commands(args).items():
+        processes[name] = await asyncio.create_subprocess_exec(
+            *argv, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        )
+        relays.append(asyncio.create_task(relay(name, processes[name].stdout)))
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+
+    url = f"http://127.0.0.1:{args.port}/"
+    if await wait_healthy(url + "healthz", processes["camera"]):
+        print(f"\n  The appliance is running. Open {url}  (Ctrl-C stops it)\n", flush=True)
+
+    waits = {asyncio.create_task(processes[n].wait()): n for n in LONG_RUNNING}
+    stop_wait = asyncio.create_task(stopping.wait())
+    done, _ = await asyncio.wait([stop_wait, *waits], return_when=asyncio.FIRST_COMPLETED)
+    code = 0
+    for task in done:
+        if task in waits:
+            code = task.result() or 1
+            print(f"{waits[task]} exited with status {task.result()}; stopping the others", flush=True)
+    await stop(processes)
+    stop_wait.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.gather(*relays, *waits, stop_wait)
+    fetcher = processes["model-fetcher"].returncode
+    if fetcher not in (0, None, -signal.SIGTERM):
+        print(f"model-fetcher exited with status {fetcher}; see its log above", flush=True)
+    return code
+
+
+def main() -> None:
+    sys.exit(asyncio.run(run(parse_args())))
+
+
+if __name__ == "__main__":
+    main()
