@@ -131,6 +131,9 @@ def mobilenet_classifier(n: int) -> tf.keras.Model:
     base = tf.keras.applications.MobileNetV2(
         input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None
     )
+    for layer in base.layers:  # from scratch, the default 0.999 leaves the moving stats far behind
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = 0.9
     return tf.keras.Sequential(
         [
             tf.keras.Input((96, 96, 3)),

@@ -52,6 +52,7 @@ const state = {
   resultArrivedAt: 0, // performance.now() when the last result arrived
   clockOffset: null, // local clock minus server clock, seconds (upper bound)
   eventsUp: false,
+  eventsLost: false, // the events stream broke and has not reconnected yet
   fps: null,
   framesPresented: 0,
   drawn: { width: 0, height: 0, label: null, bars: [], boxes: [], tags: [] },
@@ -377,6 +378,7 @@ function connectEvents(attempt = 0) {
   source.addEventListener("open", () => {
     attempt = 0;
     state.eventsUp = true;
+    state.eventsLost = false;
     if (lost) stream.serverBack();
     lost = false;
     render();
@@ -384,6 +386,7 @@ function connectEvents(attempt = 0) {
   source.addEventListener("error", () => {
     lost = true;
     state.eventsUp = false;
+    state.eventsLost = true;
     render();
     if (source.readyState === EventSource.CLOSED) {
       // The browser gave up (e.g. an HTTP error): reconnect ourselves, with backoff.
@@ -439,6 +442,7 @@ function staleAfter() {
 }
 
 function inferenceState() {
+  if (state.eventsLost) return "unknown"; // the camera service itself is out of reach
   const s = state.status?.inference?.state;
   if (s === "offline") return "offline";
   if (s === "online") return "online";
@@ -572,7 +576,8 @@ function drawHeadline(ctx, w, h, result, unit, drawn) {
   ctx.font = `600 ${small}px system-ui, sans-serif`;
   const scoreW = score ? ctx.measureText(score).width + unit * 0.5 : 0;
   const width = Math.max(titleW + scoreW, rows.length ? nameW + barW : 0) + pad * 2;
-  const height = pad * 2 + big * 1.15 + rows.length * rowH;
+  const gap = rows.length ? small * 0.3 : 0;
+  const height = pad * 2 + big * 1.15 + gap + rows.length * rowH;
   // Detection keeps the top of the picture free for boxes: its headline sits at the bottom.
   const x = pad;
   const y = isDetection(result) ? h - height - pad : pad;
@@ -592,7 +597,7 @@ function drawHeadline(ctx, w, h, result, unit, drawn) {
     ctx.fillText(score, x + pad + titleW + unit * 0.5, cy + big * 0.95);
   }
   ctx.textBaseline = "top";
-  cy += big * 1.15;
+  cy += big * 1.15 + gap;
   ctx.font = `600 ${small}px system-ui, sans-serif`;
   const top = topLabel(result);
   for (const row of rows) {
@@ -727,7 +732,7 @@ function renderBanner(view) {
   let text = "";
   let kind = "error";
   const cam = state.status?.camera;
-  if (!state.eventsUp && state.status) text = "Lost contact with the camera service, reconnecting…";
+  if (state.eventsLost) text = "Lost contact with the camera service, reconnecting…";
   else if (view.offline) {
     const why = state.status?.inference?.error;
     text = `Inference offline${why ? ` (${why})` : ""}; the video keeps playing`;

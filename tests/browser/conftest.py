@@ -1,0 +1,94 @@
+"""Real services on loopback and a real headless Chromium for the web UI tests.
+
+Every test starts inference-service with a real int8 model in a model store
+built in its temporary folder and camera-service reading a folder of
+synthetic images (`file:` source), both as subprocesses on free ports, and
+drives the page served by camera-service in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser.services import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FRAME_H,
+    FRAME_W,
+    Service,
+    Stack,
+    build_model_store,
+    write_images,
+)
+from playwright.sync_api import Browser, Page, sync_playwright
+from support.timing import scaled
+
+
+@pytest.fixture
+def start_stack(tmp_path: Path) -> Iterator:
+    """Start a stack: `start_stack(model, images, auth=None, **camera_env)`."""
+    stacks: list[Stack] = []
+
+    def start(
+        model: str, images: list[np.ndarray], auth: tuple[str, str] | None = None, **camera_env: str
+    ) -> Stack:
+        n = len(stacks)
+        store = build_model_store(tmp_path / f"models{n}", model)
+        frames = write_images(tmp_path / f"frames{n}", images)
+        inference = Service(
+            "inference-service",
+            "inference_service",
+            {"MODEL_DIR": str(store), "NUM_THREADS": "1"},
+            tmp_path / f"inference{n}.log",
+        )
+        env = {
+            "CAMERA_SOURCE": f"file:{frames}",
+            "CAMERA_RESOLUTION": f"{FRAME_W}x{FRAME_H}",
+            "CAMERA_FPS": "15",
+            "INFERENCE_URL": f"ws://127.0.0.1:{inference.port}",
+            "INFERENCE_INTERVAL": "0.2",
+            **camera_env,
+        }
+        if auth:
+            env.update(username=auth[0], password=auth[1])
+        camera = Service("camera-service", "camera_service", env, tmp_path / f"camera{n}.log")
+        stack = Stack(inference, camera, auth)
+        stacks.append(stack)
+        inference.start()
+        camera.start()
+        return stack
+
+    yield start
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator:
+    """`new_page(**context_options)`: a page in a fresh context; its errors are collected."""
+    contexts = []
+
+    def make(**options) -> Page:
+        options.setdefault("viewport", {"width": 1100, "height": 760})
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(scaled(15) * 1000)
+        page.errors = []
+        page.on("pageerror", lambda err: page.errors.append(str(err)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -1,0 +1,156 @@
+"""Real services as subprocesses on free loopback ports, for the browser tests."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from support import synthetic
+from support.timing import scaled
+
+REPO = Path(__file__).resolve().parents[2]
+MODELS = REPO / "tests" / "models"
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+FRAME_W, FRAME_H = 320, 240
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(url: str, auth: tuple[str, str] | None = None) -> int:
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=scaled(2)) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+    except OSError:
+        return 0
+
+
+def get_json(url: str, auth: tuple[str, str] | None = None) -> dict:
+    request = urllib.request.Request(url)
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(request, timeout=scaled(2)) as response:
+        return json.loads(response.read() or b"null")
+
+
+@dataclass
+class Service:
+    """One service as a subprocess, its output kept in a log file."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> Service:
+        env = {**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_path.parent,
+        )
+        log.close()
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+            if http_status(f"{self.url}/healthz") == 200:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not healthy within {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=scaled(10))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+
+def build_model_store(root: Path, model: str) -> Path:
+    """A MODEL_DIR holding `model` as version 1, `current` pointing at it."""
+    version = root / "versions" / "1"
+    version.mkdir(parents=True)
+    shutil.copy(MODELS / f"{model}.tflite", version / "model.tflite")
+    shutil.copy(MODELS / f"{model}.json", version / "model.json")
+    (root / "current").symlink_to(Path("versions") / "1")
+    return root
+
+
+def write_images(folder: Path, images: list[np.ndarray]) -> Path:
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), image)
+    return folder
+
+
+def red_images() -> list[np.ndarray]:
+    return [
+        synthetic.color_image("red", FRAME_W, FRAME_H, np.random.default_rng(seed))
+        for seed in range(4)
+    ]
+
+
+@dataclass
+class Stack:
+    """inference-service and camera-service, started for one test."""
+
+    inference: Service
+    camera: Service
+    auth: tuple[str, str] | None = None
+
+    @property
+    def url(self) -> str:
+        return self.camera.url
+
+    def stop(self) -> None:
+        self.camera.stop()
+        self.inference.stop()
