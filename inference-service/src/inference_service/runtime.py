@@ -48,7 +48,9 @@ class Tensor:
     @classmethod
     def from_details(cls, details: dict) -> "Tensor":
         scale, zero_point = details["quantization"]
-        return cls(tuple(int(n) for n in details["shape"]), np.dtype(details["dtype"]), scale, zero_point)
+        return cls(
+            tuple(int(n) for n in details["shape"]), np.dtype(details["dtype"]), scale, zero_point
+        )
 
     def dequantize(self, values: np.ndarray) -> np.ndarray:
         values = values.astype(np.float32)

@@ -51,9 +51,7 @@ class Service:
         model = self.store.model  # kept for this request even if the store swaps
         if model is None:
             raise RequestError("no_model", "no model in service yet")
-        work = partial(
-            pipeline.classify, model, data, self.settings.min_confidence, request_id
-        )
+        work = partial(pipeline.classify, model, data, self.settings.min_confidence, request_id)
         return await asyncio.get_running_loop().run_in_executor(self.executor, work)
 
 
@@ -117,10 +115,16 @@ def parse_text(text: str) -> tuple[str, object, bytes | None]:
     if kind == "hello":
         return "hello", request_id, None
     if kind != "classify":
-        raise RequestError("bad_request", f"unknown type {kind!r}: expected hello or classify")
+        raise RequestError(
+            "bad_request", f"unknown type {kind!r}: expected hello or classify", request_id
+        )
     if not isinstance(request.get("image"), str):
-        raise RequestError("bad_request", "classify needs 'image', a base64 string")
-    return "classify", request_id, _base64(request["image"])
+        raise RequestError("bad_request", "classify needs 'image', a base64 string", request_id)
+    try:
+        return "classify", request_id, _base64(request["image"])
+    except RequestError as error:
+        error.request_id = request_id
+        raise
 
 
 def _base64(text: str) -> bytes:
@@ -158,7 +162,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             else:
                 continue
         except RequestError as error:
-            reply = error_message(error, request_id)
+            known = error.request_id if error.request_id is not None else request_id
+            reply = error_message(error, known)
         except Exception as error:  # an image that breaks the pipeline in another way
             log.exception("Request %s failed", request_id)
             reply = error_message(RequestError("bad_image", str(error)), request_id)

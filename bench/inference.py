@@ -1,0 +1,218 @@
+"""Benchmark the inference service: bare invoke, in-process pipeline, WebSocket, throughput, RSS.
+
+    .venv/bin/python bench/inference.py [--model PATH.tflite] [--requests 10000]
+
+The model's metadata is PATH's sibling `model.json` or `PATH.json`. The images
+are synthetic 640x480 JPEG frames; the server is a real `python -m
+inference_service` subprocess on loopback with its default NUM_THREADS.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import psutil
+from aiohttp import ClientSession
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from inference_service import images, pipeline, preprocess  # noqa: E402
+from inference_service.runtime import load_runtime  # noqa: E402
+from inference_service.store import load_model  # noqa: E402
+from support.synthetic import color_image  # noqa: E402
+
+DEMO = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
+FALLBACK = ROOT / "tests/models/colors_rgb_int8.tflite"
+
+
+def median_ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def timed(run, count: int) -> list[float]:
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        run(i)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def make_store(model: Path, root: Path) -> Path:
+    meta = (
+        model.with_name("model.json")
+        if model.name == "model.tflite"
+        else model.with_suffix(".json")
+    )
+    folder = root / "versions" / "1"
+    folder.mkdir(parents=True)
+    shutil.copy(model, folder / "model.tflite")
+    shutil.copy(meta, folder / "model.json")
+    (root / "current").symlink_to("versions/1")
+    return folder
+
+
+def frames(count: int = 8) -> list[bytes]:
+    labels = ["blue", "green", "red"]
+    return [
+        cv2.imencode(".jpg", color_image(labels[i % 3], 640, 480, np.random.default_rng(i)))[
+            1
+        ].tobytes()
+        for i in range(count)
+    ]
+
+
+class Server:
+    def __init__(self, store: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {**os.environ, "PORT": str(self.port), "MODEL_DIR": str(store)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "inference_service"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.url = f"ws://127.0.0.1:{self.port}/"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("the server did not start")
+
+    def rss_mb(self) -> float:
+        return psutil.Process(self.process.pid).memory_info().rss / 2**20
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+async def client(
+    session: ClientSession,
+    url: str,
+    jpegs: list[bytes],
+    count: int | None,
+    until: float | None = None,
+) -> list[float]:
+    """Send frames one after another; return each round trip."""
+    times = []
+    async with session.ws_connect(url) as ws:
+        i = 0
+        while (count is None or i < count) and (until is None or time.perf_counter() < until):
+            start = time.perf_counter()
+            await ws.send_bytes(jpegs[i % len(jpegs)])
+            reply = json.loads(await ws.receive_str())
+            assert reply["type"] == "result", reply
+            times.append(time.perf_counter() - start)
+            i += 1
+    return times
+
+
+async def throughput(session, url, jpegs, clients: int, seconds: float = 4) -> tuple[float, int]:
+    until = time.perf_counter() + seconds
+    start = time.perf_counter()
+    done = await asyncio.gather(*(client(session, url, jpegs, None, until) for _ in range(clients)))
+    count = sum(len(d) for d in done)
+    return count / (time.perf_counter() - start), count
+
+
+async def served(server: Server, jpegs: list[bytes], total: int) -> dict:
+    out = {}
+    async with ClientSession() as session:
+        served_count = len(await client(session, server.url, jpegs, 100))
+        out["rss_100"] = server.rss_mb()
+        out["ws_rtt"] = median_ms(await client(session, server.url, jpegs, 500))
+        out["tp1"], n1 = await throughput(session, server.url, jpegs, 1)
+        out["tp4"], n4 = await throughput(session, server.url, jpegs, 4)
+        served_count += 500 + n1 + n4
+        per_client = -(-max(0, total - served_count) // 4)
+        await asyncio.gather(*(client(session, server.url, jpegs, per_client) for _ in range(4)))
+        out["served"] = served_count + 4 * per_client
+        out["rss_end"] = server.rss_mb()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEMO if DEMO.exists() else FALLBACK)
+    parser.add_argument("--requests", type=int, default=10_000)
+    args = parser.parse_args()
+
+    runtime = load_runtime()
+    jpegs = frames()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_store(args.model, Path(tmp))
+        model = load_model(folder, runtime, workers=1, threads=1)
+        tensor, _ = preprocess.features(
+            images.decode(jpegs[0]), model.resize_mode, model.engine.input
+        )
+        timed(lambda i: model.engine.invoke(tensor), 50)
+        invoke = median_ms(timed(lambda i: model.engine.invoke(tensor), 1000))
+        pipe = median_ms(
+            timed(lambda i: pipeline.classify(model, jpegs[i % len(jpegs)], 0.75), 500)
+        )
+        server = Server(Path(tmp))
+        try:
+            result = asyncio.run(served(server, jpegs, args.requests))
+        finally:
+            server.stop()
+
+    rows = [
+        ("runtime", runtime.name, ""),
+        (
+            "model",
+            f"{args.model.relative_to(ROOT) if args.model.is_relative_to(ROOT) else args.model}",
+            "",
+        ),
+        ("cores", str(os.cpu_count()), ""),
+        ("bare invoke() median", f"{invoke:.3f} ms", ""),
+        ("pipeline median (decode+dsp+invoke+output)", f"{pipe:.3f} ms", ""),
+        (
+            "WebSocket round trip median, 1 client",
+            f"{result['ws_rtt']:.3f} ms",
+            _goal(result["ws_rtt"] / pipe, "<=", 1.25, "x pipeline"),
+        ),
+        ("throughput, 1 client", f"{result['tp1']:.0f} req/s", ""),
+        (
+            "throughput, 4 clients",
+            f"{result['tp4']:.0f} req/s",
+            _goal(result["tp4"] / result["tp1"], ">=", 1.6, "x 1 client"),
+        ),
+        ("server RSS after 100 requests", f"{result['rss_100']:.1f} MB", ""),
+        (
+            f"server RSS after {result['served']} requests",
+            f"{result['rss_end']:.1f} MB",
+            _goal(result["rss_end"] / result["rss_100"], "<=", 1.10, "x after 100"),
+        ),
+    ]
+    widths = [
+        max(len(row[i]) for row in [*rows, ("measure", "value", "vs goal")]) for i in range(3)
+    ]
+    for row in [("measure", "value", "vs goal"), tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+
+
+def _goal(ratio: float, op: str, limit: float, unit: str) -> str:
+    ok = ratio <= limit if op == "<=" else ratio >= limit
+    return f"{ratio:.2f}{unit} (goal {op} {limit}) {'ok' if ok else 'MISSED'}"
+
+
+if __name__ == "__main__":
+    main()
