@@ -54,7 +54,6 @@ const state = {
   eventsUp: false,
   eventsLost: false, // the events stream broke and has not reconnected yet
   fps: null,
-  framesPresented: 0,
   drawn: { width: 0, height: 0, label: null, bars: [], boxes: [], tags: [] },
 };
 
@@ -105,7 +104,6 @@ const stream = {
   generation: 0,
   attempt: 0,
   retryTimer: null,
-  everPlayedWebrtc: false,
 
   start() {
     if (FORCED === "mjpeg") return this.playMjpeg("forced by ?mode=mjpeg");
@@ -149,10 +147,9 @@ const stream = {
       const answer = await this.sendOffer(pc.localDescription);
       if (gen !== this.generation) return;
       await pc.setRemoteDescription(answer);
-      await waitForFirstFrame(() => gen !== this.generation || pc.connectionState === "failed");
+      await waitForFirstFrame(pc, () => gen !== this.generation);
       if (gen !== this.generation) return;
       this.attempt = 0;
-      this.everPlayedWebrtc = true;
       setMode("webrtc", "");
       this.watchStall(gen);
     } catch (err) {
@@ -245,7 +242,6 @@ const stream = {
     setMode("connecting", reason);
     el.img.onload = () => {
       if (gen !== this.generation) return;
-      state.framesPresented += 1;
       if (state.mode !== "mjpeg") {
         this.attempt = 0;
         setMode("mjpeg", reason);
@@ -301,40 +297,35 @@ function iceGatheringComplete(pc) {
   });
 }
 
-async function decodedFrames() {
-  let frames = state.framesPresented;
-  const quality = el.video.getVideoPlaybackQuality?.();
-  if (quality) frames = Math.max(frames, quality.totalVideoFrames);
-  if (state.pc) {
-    try {
-      const stats = await state.pc.getStats();
-      stats.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "video") frames = Math.max(frames, s.framesDecoded ?? 0);
-      });
-    } catch {
-      // a closed connection has no stats
-    }
+// Frames the WebRTC receiver decoded, from its stats (0 without a connection).
+async function framesDecoded(pc = state.pc) {
+  let frames = 0;
+  if (!pc) return frames;
+  try {
+    (await pc.getStats()).forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") frames = Math.max(frames, s.framesDecoded ?? 0);
+    });
+  } catch {
+    // a closed connection has no stats
   }
   return frames;
 }
 
-async function waitForFirstFrame(abandoned) {
+// Video frames decoded so far: the receiver's count, or the element's own.
+async function decodedFrames() {
+  const quality = el.video.getVideoPlaybackQuality?.();
+  return Math.max(await framesDecoded(), quality?.totalVideoFrames ?? 0);
+}
+
+async function waitForFirstFrame(pc, abandoned) {
   const started = performance.now();
   while (performance.now() - started < FIRST_FRAME_TIMEOUT_MS) {
-    if (abandoned()) throw new NotWebrtc("the WebRTC connection (ICE) failed");
-    if ((await decodedFrames()) > 0 && el.video.videoWidth > 0) return;
+    if (abandoned()) return;
+    if (pc.connectionState === "failed") throw new NotWebrtc("the WebRTC connection (ICE) failed");
+    if ((await framesDecoded(pc)) > 0 && el.video.videoWidth > 0) return;
     await sleep(150);
   }
   throw new NotWebrtc(`no video frame was decoded within ${FIRST_FRAME_TIMEOUT_MS / 1000} s`);
-}
-
-function countPresentedFrames() {
-  if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
-  const tick = () => {
-    state.framesPresented += 1;
-    el.video.requestVideoFrameCallback(tick);
-  };
-  el.video.requestVideoFrameCallback(tick);
 }
 
 // Stream fps: WebRTC from the receiver's stats, MJPEG from the camera's measured rate.
@@ -488,8 +479,7 @@ function pictureRect() {
   const frame = state.result?.frame ?? {};
   const natW = media.videoWidth || media.naturalWidth || frame.width || state.status?.camera?.width || 4;
   const natH = media.videoHeight || media.naturalHeight || frame.height || state.status?.camera?.height || 3;
-  const W = el.stage.clientWidth;
-  const H = el.stage.clientHeight;
+  const { width: W, height: H } = el.stage.getBoundingClientRect(); // fractional, unlike clientWidth
   const scale = Math.min(W / natW, H / natH);
   const w = natW * scale;
   const h = natH * scale;
@@ -737,8 +727,8 @@ function renderBanner(view) {
     const why = state.status?.inference?.error;
     text = `Inference offline${why ? ` (${why})` : ""}; the video keeps playing`;
   } else if (cam?.state === "reconnecting") text = "The camera is reconnecting…";
-  else if (state.mode === "connecting" && state.reason) {
-    text = state.reason;
+  else if (state.mode === "connecting" && el.stWhy.textContent.includes("retrying")) {
+    text = el.stWhy.textContent;
     kind = "info";
   }
   el.banner.hidden = !text;
@@ -753,12 +743,15 @@ function renderStatus() {
   const model = inf?.model ?? state.result?.model;
   el.stStream.textContent = { webrtc: "WebRTC", mjpeg: "MJPEG", connecting: "connecting…" }[state.mode];
   if (state.fps !== null && state.mode === "webrtc") el.stFps.textContent = `${state.fps.toFixed(1)} fps`;
-  else if (cam?.fps != null) el.stFps.textContent = `${Number(cam.fps).toFixed(1)} fps (camera)`;
+  else if (cam?.fps != null && state.mode === "mjpeg") el.stFps.textContent = `${Number(cam.fps).toFixed(1)} fps (camera)`;
   else el.stFps.textContent = "—";
   el.stCamera.textContent = cam
     ? `${cam.source}, ${cam.width}×${cam.height}${cam.rotation ? `, rotated ${cam.rotation}°` : ""}${cam.state && cam.state !== "running" ? ` (${cam.state})` : ""}`
     : "—";
-  el.stInference.textContent = inf ? `${inf.state}${inf.interval != null ? `, every ${inf.interval} s` : ""}` : "—";
+  el.stInference.textContent = state.eventsLost
+    ? "unknown (no contact with the camera service)"
+    : inf
+      ? `${inf.state}${inf.interval != null ? `, every ${inf.interval} s` : ""}` : "—";
   const latency = inf?.latency_ms ?? state.result?.timing?.total;
   el.stLatency.textContent = latency != null ? `${Number(latency).toFixed(1)} ms` : "—";
   el.stModel.textContent = model
@@ -855,7 +848,6 @@ function main() {
     });
   });
   speech.init();
-  countPresentedFrames();
   setInterval(render, 1000); // ages and staleness move with time
   measureFps();
   loadInitial().finally(() => connectEvents());

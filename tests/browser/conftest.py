@@ -33,7 +33,11 @@ def start_stack(tmp_path: Path) -> Iterator:
     stacks: list[Stack] = []
 
     def start(
-        model: str, images: list[np.ndarray], auth: tuple[str, str] | None = None, **camera_env: str
+        model: str,
+        images: list[np.ndarray],
+        auth: tuple[str, str] | None = None,
+        inference_env: dict[str, str] | None = None,
+        **camera_env: str,
     ) -> Stack:
         n = len(stacks)
         store = build_model_store(tmp_path / f"models{n}", model)
@@ -41,7 +45,7 @@ def start_stack(tmp_path: Path) -> Iterator:
         inference = Service(
             "inference-service",
             "inference_service",
-            {"MODEL_DIR": str(store), "NUM_THREADS": "1"},
+            {"MODEL_DIR": str(store), "NUM_THREADS": "1", **(inference_env or {})},
             tmp_path / f"inference{n}.log",
         )
         env = {

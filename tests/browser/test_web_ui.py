@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from browser.services import FRAME_H, FRAME_W, SCREENSHOTS, get_json, http_status, red_images
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from support import synthetic
 from support.timing import scaled
@@ -33,19 +34,20 @@ PICTURE = """() => {
   };
 }"""
 
-# Counts pixels of the overlay canvas inside a rectangle given in canvas CSS pixels.
+# Counts the painted pixels (opaque) and the light, solid ones (ink: text, lines) of the
+# overlay canvas inside a rectangle given in canvas CSS pixels.
 CANVAS_PIXELS = """([x, y, w, h]) => {
   const c = document.getElementById('overlay');
   const k = c.width / c.getBoundingClientRect().width;
   const px = Math.max(0, Math.round(x * k)), py = Math.max(0, Math.round(y * k));
   const pw = Math.max(1, Math.round(w * k)), ph = Math.max(1, Math.round(h * k));
   const d = c.getContext('2d').getImageData(px, py, pw, ph).data;
-  let opaque = 0, bright = 0;
+  let opaque = 0, ink = 0;
   for (let i = 0; i < d.length; i += 4) {
     if (d[i + 3] > 0) opaque++;
-    if (d[i + 3] > 200 && d[i] > 200 && d[i + 1] > 200 && d[i + 2] > 200) bright++;
+    if (d[i + 3] > 200 && Math.max(d[i], d[i + 1], d[i + 2]) > 200) ink++;
   }
-  return {total: pw * ph, opaque, bright};
+  return {total: pw * ph, opaque, ink};
 }"""
 
 VIDEO_FRAMES = """async () => {
@@ -103,6 +105,17 @@ def wait_for_label(page: Page, label: str, timeout: float = 20) -> None:
     )
 
 
+def wait_for_new_results(page: Page, count: int | None = None, timeout: float = 15) -> None:
+    """Wait until a few more results than `count` (default: those so far) have arrived."""
+    if count is None:
+        count = int(page.get_attribute("body", "data-result-count"))
+    page.wait_for_function(
+        "n => Number(document.body.dataset.resultCount) > n + 3",
+        arg=count,
+        timeout=scaled(timeout) * 1000,
+    )
+
+
 def contain(box: list[float], natural: list[float]) -> tuple[float, float, float, float]:
     """Where an object-fit: contain picture of `natural` size lands inside `box`."""
     x, y, w, h = box
@@ -126,7 +139,7 @@ def assert_label_drawn(page: Page, label: str) -> None:
     assert drawn["text"] == label
     pixels = page.evaluate(CANVAS_PIXELS, [drawn["x"], drawn["y"], drawn["w"], drawn["h"]])
     assert pixels["opaque"] > 0.5 * pixels["total"], pixels  # the dark panel behind the text
-    assert pixels["bright"] > 0.05 * pixels["total"], pixels  # the white letters
+    assert pixels["ink"] > 0.05 * pixels["total"], pixels  # the letters, light on dark
 
 
 def frames_now(page: Page) -> int:
@@ -205,13 +218,41 @@ def test_mjpeg_when_forced(start_stack, new_page):
     assert page.errors == []
 
 
+VIEWPORTS = [
+    ("detection", {"width": 1100, "height": 760}),
+    ("detection_phone", {"width": 390, "height": 740}),
+    ("detection_letterboxed", {"width": 1100, "height": 420}),
+]
+
+
+def assert_boxes_on_things(page: Page, drawn: list[dict], things, picture) -> None:
+    scale = picture[2] / FRAME_W
+    # FOMO answers per 8-pixel cell of its 96-pixel input: about 27 pixels of this frame.
+    tolerance = 30 * scale
+    for thing in things:
+        ours = [b for b in drawn if b["label"] == thing.label]
+        expected = (thing.cx * scale, thing.cy * scale)
+        assert any(
+            abs(b["x"] + b["w"] / 2 - expected[0]) < tolerance
+            and abs(b["y"] + b["h"] / 2 - expected[1]) < tolerance
+            for b in ours
+        ), (thing, expected, ours)
+        for box in ours:
+            # the outline is painted; the inside of a box is left see-through
+            edge = page.evaluate(CANVAS_PIXELS, [box["x"] - 1, box["y"] + box["h"] / 2 - 2, 3, 4])
+            assert edge["opaque"] >= edge["total"] / 2 and edge["ink"] > 0, (box, edge)
+            if box["kind"] == "box":
+                middle = [box["x"] + box["w"] / 2 - 3, box["y"] + box["h"] / 2 - 3, 6, 6]
+                assert page.evaluate(CANVAS_PIXELS, middle)["opaque"] == 0, box
+
+
 def test_detection_boxes_land_on_the_objects(start_stack, new_page):
     things = [synthetic.Thing("ball", 90, 90, 50), synthetic.Thing("cube", 230, 160, 50)]
     scenes = [
         synthetic.fomo_scene(things, FRAME_W, FRAME_H, np.random.default_rng(s)) for s in range(2)
     ]
     stack = start_stack("fomo_int8", scenes)
-    page = new_page()
+    page = new_page(device_scale_factor=2)
     page.goto(stack.url)
     wait_for_mode(page, "webrtc")
 
@@ -220,42 +261,40 @@ def test_detection_boxes_land_on_the_objects(start_stack, new_page):
         return drawn if {b["label"] for b in drawn} >= {"ball", "cube"} else None
 
     wait_until(boxes_found, 20, "a ball and a cube drawn")
-    for viewport, name in [
-        ({"width": 1100, "height": 760}, "detection"),
-        ({"width": 390, "height": 740}, "detection_phone"),
-    ]:
+    for name, viewport in VIEWPORTS:
         page.set_viewport_size(viewport)
         page.wait_for_timeout(scaled(0.8) * 1000)  # a result or two after the resize
         picture = assert_overlay_on_picture(page)
-        scale = picture[2] / FRAME_W
-        drawn = wait_until(boxes_found, 10, "boxes after resize")
-        for thing in things:
-            # FOMO answers per 8-pixel cell of its 96-pixel input: about 27 pixels of this frame.
-            tolerance = 30 * scale
-            ours = [b for b in drawn if b["label"] == thing.label]
-            centres = [(b["x"] + b["w"] / 2, b["y"] + b["h"] / 2) for b in ours]
-            expected = (thing.cx * scale, thing.cy * scale)
-            assert any(
-                abs(cx - expected[0]) < tolerance and abs(cy - expected[1]) < tolerance
-                for cx, cy in centres
-            ), (thing, expected, ours)
-            for box in ours:
-                # the outline is painted; the inside of a box is left see-through
-                edge = page.evaluate(
-                    CANVAS_PIXELS, [box["x"] - 1, box["y"] + box["h"] / 2 - 2, 3, 4]
-                )
-                assert edge["opaque"] == edge["total"], (box, edge)
-                if box["kind"] == "box" and box["w"] > 16:
-                    inside = page.evaluate(
-                        CANVAS_PIXELS,
-                        [box["x"] + box["w"] / 2 - 3, box["y"] + box["h"] / 2 - 3, 6, 6],
-                    )
-                    assert inside["opaque"] == 0, (box, inside)
-        # The page drew the camera's boxes, mapped from frame pixels to the screen.
+        info = page.evaluate(PICTURE)
+        if name == "detection_letterboxed":
+            assert picture[2] < info["box"][2] - 20, "expected black bars beside the picture"
+        canvas = page.evaluate(
+            "() => { const c = document.getElementById('overlay'); "
+            "return [c.width, c.getBoundingClientRect().width]; }"
+        )
+        assert canvas[0] == pytest.approx(2 * canvas[1], abs=1)  # devicePixelRatio 2
+        assert_boxes_on_things(page, wait_until(boxes_found, 10, "boxes"), things, picture)
+        # The boxes drawn are the camera's, mapped from frame pixels to the screen.
         result = get_json(f"{stack.url}/api/results")
         assert result["frame"] == {"width": FRAME_W, "height": FRAME_H}
-        assert len(result["result"]["bounding_boxes"]) >= 2
+        assert {b["label"] for b in result["result"]["bounding_boxes"]} == {"ball", "cube"}
+        assert page.locator("#top-label").inner_text() == result["top"]["label"]
         save_screenshot(page, name)
+    assert page.errors == []
+
+
+def test_uncertain_when_nothing_reaches_the_threshold(start_stack, new_page):
+    # No int8 score reaches 1.0, so the inference service answers `top: null`.
+    stack = start_stack("colors_rgb_int8", red_images(), inference_env={"MIN_CONFIDENCE": "1"})
+    page = new_page()
+    page.goto(stack.url)
+    wait_for_label(page, "uncertain")
+    assert get_json(f"{stack.url}/api/results")["top"] is None
+    assert_label_drawn(page, "uncertain")
+    assert page.locator("#top-score").inner_text().startswith("best red")
+    bars = page.evaluate("() => window.cameraUI.drawn.bars")
+    assert bars[0]["label"] == "red" and len(bars) == 3
+    save_screenshot(page, "uncertain")
     assert page.errors == []
 
 
@@ -266,10 +305,16 @@ def test_page_behind_basic_auth(start_stack, new_page):
         assert http_status(stack.url + path) == 401, path
     assert http_status(stack.url + "/healthz") == 200
 
+    # Without credentials the browser gets no page: headless Chromium cannot prompt,
+    # so the 401 challenge ends the navigation.
     anonymous = new_page()
-    response = anonymous.goto(stack.url)
-    assert response.status == 401
+    answers = []
+    anonymous.on("response", lambda r: answers.append(r.status))
+    with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+        anonymous.goto(stack.url)
+    assert answers == [401]
     assert anonymous.locator("#top-label").count() == 0
+    assert anonymous.request.get(f"{stack.url}/api/results").status == 401
 
     page = new_page(http_credentials={"username": auth[0], "password": auth[1]})
     statuses = []
@@ -318,11 +363,7 @@ def test_inference_offline_and_back(start_stack, new_page):
     count = int(page.get_attribute("body", "data-result-count"))
     stack.inference.start()
     page.wait_for_selector("body[data-inference='online']", timeout=scaled(30) * 1000)
-    page.wait_for_function(
-        "n => Number(document.body.dataset.resultCount) > n + 3",
-        arg=count,
-        timeout=scaled(15) * 1000,
-    )
+    wait_for_new_results(page, count)
     wait_for_label(page, "red")
     page.wait_for_selector("body[data-stale='false']")
     assert page.evaluate("() => window.cameraUI.drawn.tags") == []
@@ -353,4 +394,29 @@ def test_snapshot_saves_frame_with_overlay(start_stack, new_page, tmp_path):
     corner = image[: FRAME_H // 4, : FRAME_W // 3]
     assert (corner.min(axis=2) > 220).sum() > 30
     save_screenshot(page, "snapshot")
+    assert page.errors == []
+
+
+def test_reconnects_after_the_camera_service_restarts(start_stack, new_page):
+    stack = start_stack("colors_rgb_int8", red_images())
+    page = new_page()
+    page.goto(stack.url)
+    wait_for_mode(page, "webrtc")
+    wait_for_label(page, "red")
+
+    stack.camera.stop()
+    wait_for_mode(page, "connecting")
+    page.wait_for_selector("body[data-inference='unknown']")
+    assert "Lost contact" in page.locator("#banner").inner_text()
+    save_screenshot(page, "camera_service_down")
+
+    stack.camera.start()  # same port, as after a restart of the device's service
+    wait_for_mode(page, "webrtc", timeout=40)
+    before = frames_now(page)
+    page.wait_for_timeout(scaled(1.5) * 1000)
+    assert frames_now(page) > before + 5
+    wait_for_new_results(page)
+    page.wait_for_selector("body[data-inference='online']")
+    assert page.locator("#banner").is_hidden()
+    save_screenshot(page, "camera_service_back")
     assert page.errors == []

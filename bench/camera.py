@@ -1,0 +1,257 @@
+"""Benchmark the camera service: CPU per captured frame by viewers, RSS over WebRTC churn.
+
+    .venv/bin/python bench/camera.py [--seconds 10] [--cycles 200] [--resolution 640x480]
+
+The service is a real `python -m camera_service` subprocess on loopback with
+the demo source (inference pointed at a closed port, so it stays idle). Its
+CPU time and RSS are read with psutil. MJPEG clients run in this process;
+WebRTC peers are aiortc clients in a separate process (this script with
+`--peers`), so their decoding is not counted against the service.
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+from aiohttp import ClientSession
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def frames_captured(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("camera_frames_captured_total "):
+                return int(line.split()[1])
+    raise RuntimeError("no frame counter in /metrics")
+
+
+def start_service(port: int, resolution: str, fps: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "CAMERA_SOURCE": "demo",
+        "CAMERA_RESOLUTION": resolution,
+        "CAMERA_FPS": str(fps),
+        "INFERENCE_URL": "ws://127.0.0.1:9",
+        "MAX_PEERS": "20",
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "camera_service"], env=env, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return service
+        except OSError:
+            time.sleep(0.2)
+    service.kill()
+    raise RuntimeError("the service did not become healthy")
+
+
+class Meter:
+    """CPU seconds of the service per frame it captured, over a window."""
+
+    def __init__(self, pid: int, port: int) -> None:
+        self.process = psutil.Process(pid)
+        self.port = port
+
+    def cpu(self) -> float:
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    async def per_frame(self, seconds: float) -> tuple[float, int]:
+        cpu, frames = self.cpu(), frames_captured(self.port)
+        await asyncio.sleep(seconds)
+        frames_now = await asyncio.to_thread(frames_captured, self.port)
+        count = frames_now - frames
+        return (self.cpu() - cpu) / max(count, 1), count
+
+    def rss_mb(self) -> float:
+        return self.process.memory_info().rss / 1e6
+
+
+async def mjpeg_client(session: ClientSession, port: int, stop: asyncio.Event) -> None:
+    async with session.get(f"http://127.0.0.1:{port}/mjpeg") as response:
+        while not stop.is_set():
+            if not await response.content.read(65536):
+                return
+
+
+async def with_mjpeg(meter: Meter, clients: int, seconds: float) -> tuple[float, int]:
+    stop = asyncio.Event()
+    async with ClientSession() as session:
+        tasks = [
+            asyncio.create_task(mjpeg_client(session, meter.port, stop)) for _ in range(clients)
+        ]
+        await asyncio.sleep(1.0)  # everyone connected and streaming
+        result = await meter.per_frame(seconds)
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return result
+
+
+def peers_process(port: int, peers: int, seconds: float = 0, cycles: int = 0) -> subprocess.Popen:
+    args = [sys.executable, __file__, "--port", str(port), "--peers", str(peers)]
+    args += ["--seconds", str(seconds), "--cycles", str(cycles)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+
+
+async def with_webrtc(meter: Meter, peers: int, seconds: float) -> tuple[float, int]:
+    client = peers_process(meter.port, peers, seconds + 3)
+    line = await asyncio.to_thread(client.stdout.readline)
+    if line.strip() != "ready":
+        raise RuntimeError(f"peers did not connect: {line!r}")
+    await asyncio.sleep(1.0)
+    result = await meter.per_frame(seconds)
+    await asyncio.to_thread(client.wait, 60)
+    return result
+
+
+async def churn(meter: Meter, cycles: int) -> float:
+    client = peers_process(meter.port, 1, cycles=cycles)
+    await asyncio.to_thread(client.wait, 600)
+    if client.returncode:
+        raise RuntimeError("connect/disconnect cycles failed")
+    await asyncio.sleep(3.0)  # closed peers are released
+    return meter.rss_mb()
+
+
+# --- the peer side (a separate process) -------------------------------------------------
+
+
+async def one_peer(session: ClientSession, port: int):
+    from aiortc import RTCPeerConnection, RTCSessionDescription
+
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    tracks: asyncio.Queue = asyncio.Queue()
+    pc.on("track", tracks.put_nowait)
+    await pc.setLocalDescription(await pc.createOffer())
+    body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+    async with session.post(f"http://127.0.0.1:{port}/offer", json=body) as response:
+        answer = await response.json()
+    if response.status != 200:
+        raise RuntimeError(f"offer refused: {answer}")
+    await pc.setRemoteDescription(RTCSessionDescription(**answer))
+    track = await asyncio.wait_for(tracks.get(), 20)
+    await asyncio.wait_for(track.recv(), 20)
+    return pc, track
+
+
+async def receive(track, until: float) -> None:
+    while time.monotonic() < until:
+        await track.recv()
+
+
+async def run_peers(port: int, peers: int, seconds: float, cycles: int) -> None:
+    async with ClientSession() as session:
+        if cycles:
+            for _ in range(cycles):
+                pc, _track = await one_peer(session, port)
+                await pc.close()
+            return
+        connected = await asyncio.gather(*(one_peer(session, port) for _ in range(peers)))
+        print("ready", flush=True)
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(receive(track, until) for _, track in connected))
+        await asyncio.gather(*(pc.close() for pc, _ in connected))
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+
+def row(name: str, value: str, note: str = "") -> str:
+    return f"| {name} | {value} | {note} |"
+
+
+async def benchmark(args: argparse.Namespace) -> None:
+    port = free_port()
+    service = start_service(port, args.resolution, args.fps)
+    meter = Meter(service.pid, port)
+    try:
+        await asyncio.sleep(2.0)
+        idle = await meter.per_frame(args.seconds)
+        one, ten = (
+            await with_mjpeg(meter, 1, args.seconds),
+            await with_mjpeg(meter, 10, args.seconds),
+        )
+        peer1, peer4 = (
+            await with_webrtc(meter, 1, args.seconds),
+            await with_webrtc(meter, 4, args.seconds),
+        )
+        rss10 = await churn(meter, 10)
+        rss_all = await churn(meter, args.cycles - 10)
+    finally:
+        service.terminate()
+        service.wait(15)
+    ms = lambda r: f"{r[0] * 1000:.2f} ms ({r[1]} frames)"  # noqa: E731
+    print(
+        f"camera-service, demo source {args.resolution} @ {args.fps} fps,",
+        f"{args.seconds:.0f} s windows",
+    )
+    print()
+    print("| measure | value | goal |")
+    print("|---|---|---|")
+    print(row("CPU per captured frame, no viewers", ms(idle)))
+    print(row("CPU per captured frame, 1 MJPEG client", ms(one)))
+    print(
+        row(
+            "CPU per captured frame, 10 MJPEG clients",
+            ms(ten),
+            f"{ten[0] / one[0]:.2f}x one (goal <= 1.5x)",
+        )
+    )
+    print(row("CPU per captured frame, 1 WebRTC peer", ms(peer1)))
+    print(
+        row(
+            "CPU per captured frame, 4 WebRTC peers",
+            ms(peer4),
+            f"{peer4[0] / peer1[0]:.2f}x one (goal <= 2.5x)",
+        )
+    )
+    print(row("RSS after 10 WebRTC connect/disconnect cycles", f"{rss10:.1f} MB"))
+    print(
+        row(
+            f"RSS after {args.cycles} cycles",
+            f"{rss_all:.1f} MB",
+            f"{rss_all - rss10:+.1f} MB (goal < 20 MB)",
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--resolution", default="640x480")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--peers", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peers:
+        asyncio.run(run_peers(args.port, args.peers, args.seconds, args.cycles))
+    else:
+        asyncio.run(benchmark(args))
+
+
+if __name__ == "__main__":
+    main()

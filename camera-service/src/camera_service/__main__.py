@@ -1,0 +1,29 @@
+"""`camera-service` / `python -m camera_service`: serve the camera."""
+
+import logging
+import sys
+
+from aiohttp import web
+
+from .app import create_app
+from .settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("aioice").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        sys.stderr.write(f"camera-service: {error}\n")
+        sys.exit(2)
+    log.info("Starting with %r", settings)
+    web.run_app(create_app(settings), port=settings.port, print=None, shutdown_timeout=5)
+
+
+if __name__ == "__main__":
+    main()

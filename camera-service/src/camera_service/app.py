@@ -1,0 +1,284 @@
+"""The aiohttp application: routes, state on the app, background tasks."""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from . import auth, metrics
+from .capture import Capture
+from .events import Events, sse
+from .inference_client import InferenceClient
+from .mjpeg import MjpegStream
+from .settings import Settings, redact_url
+from .sources import create_source, resolve_auto
+from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024  # an SDP offer is a few kB
+HEALTHY_AGE = 3.0  # seconds since the last frame for /healthz to say ok
+STATUS_EVERY = 5.0
+
+SETTINGS = web.AppKey("settings", Settings)
+CAPTURE = web.AppKey("capture", Capture)
+MJPEG = web.AppKey("mjpeg", MjpegStream)
+WEBRTC = web.AppKey("webrtc", WebRtc)
+EVENTS = web.AppKey("events", Events)
+INFERENCE = web.AppKey("inference", InferenceClient)
+CLOSING = web.AppKey("closing", asyncio.Event)
+STARTED = web.AppKey("started", float)
+
+
+def create_app(settings: Settings) -> web.Application:
+    middlewares = []
+    if settings.auth_enabled:
+        middlewares.append(
+            auth.middleware(auth.Guard(settings.username or "", settings.password or ""))
+        )
+    else:
+        log.warning(
+            "NO AUTHENTICATION: set `username` and `password` to protect the camera; "
+            "anyone who can reach port %s can watch it",
+            settings.port,
+        )
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    _build_parts(app, settings)
+    app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_close_streams)
+    _add_routes(app)
+    return app
+
+
+def _build_parts(app: web.Application, settings: Settings) -> None:
+    spec = resolve_auto() if settings.camera_source == "auto" else settings.camera_source
+    capture = Capture(
+        lambda: create_source(spec, settings),
+        (settings.width, settings.height),
+        settings.fps,
+        settings.rotation,
+    )
+    events = Events()
+    app[CAPTURE] = capture
+    app[MJPEG] = MjpegStream(capture)
+    app[WEBRTC] = WebRtc(capture, settings)
+    app[EVENTS] = events
+    app[INFERENCE] = InferenceClient(
+        settings.inference_url,
+        settings.inference_interval,
+        capture,
+        on_result=lambda result: events.publish("result", result),
+    )
+    app[CLOSING] = asyncio.Event()
+    app[STARTED] = time.monotonic()
+
+
+def _add_routes(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_post("/offer", offer)
+    app.router.add_get("/ice-config", ice_config_route)
+    app.router.add_get("/mjpeg", mjpeg)
+    app.router.add_get("/snapshot.jpg", snapshot)
+    app.router.add_get("/api/results", results)
+    app.router.add_get("/api/events", events_route)
+    app.router.add_get("/api/status", status_route)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_route)
+    app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    capture = app[CAPTURE]
+    capture.start(asyncio.get_running_loop())
+    tasks = [
+        asyncio.create_task(app[MJPEG].run(), name="mjpeg-encoder"),
+        asyncio.create_task(app[INFERENCE].run(), name="inference-client"),
+        asyncio.create_task(_watch_status(app), name="status-events"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await app[WEBRTC].close_all()
+    await asyncio.to_thread(capture.stop)
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[CLOSING].set()
+    app[EVENTS].close()
+    await app[WEBRTC].close_all()
+
+
+async def _watch_status(app: web.Application) -> None:
+    """Push a status event when the camera, inference or model changes, and every 5 s."""
+    last_key, last_sent = None, 0.0
+    while True:
+        await asyncio.sleep(0.5)
+        current = status(app)
+        key = json.dumps(
+            [
+                current["camera"]["state"],
+                current["inference"]["state"],
+                current["inference"]["model"],
+            ],
+            sort_keys=True,
+        )
+        if key != last_key or time.monotonic() - last_sent >= STATUS_EVERY:
+            app[EVENTS].publish("status", current)
+            last_key, last_sent = key, time.monotonic()
+
+
+def camera_state(capture: Capture) -> str:
+    frame = capture.latest
+    fresh = frame is not None and time.monotonic() - frame.captured_at < HEALTHY_AGE
+    return "running" if capture.state == "running" and fresh else "reconnecting"
+
+
+def status(app: web.Application) -> dict:
+    settings, capture, inference = app[SETTINGS], app[CAPTURE], app[INFERENCE]
+    frame = capture.latest
+    if frame is not None:
+        width, height = frame.width, frame.height
+    elif settings.rotation in (90, 270):
+        width, height = settings.height, settings.width
+    else:
+        width, height = settings.width, settings.height
+    target = int(settings.fps) if float(settings.fps).is_integer() else settings.fps
+    return {
+        "camera": {
+            "source": capture.source_name,
+            "width": width,
+            "height": height,
+            "fps": capture.fps,
+            "target_fps": target,
+            "rotation": settings.rotation,
+            "state": camera_state(capture),
+            "frames": capture.frames,
+        },
+        "inference": {
+            "url": redact_url(inference.url),
+            "state": inference.state,
+            "latency_ms": inference.latency_ms,
+            "interval": inference.interval,
+            "model": inference.model,
+            "error": inference.error,
+        },
+        "viewers": viewers(app),
+        "auth": settings.auth_enabled,
+        "uptime": round(time.monotonic() - app[STARTED], 1),
+    }
+
+
+def viewers(app: web.Application) -> dict[str, int]:
+    return {
+        "webrtc": len(app[WEBRTC].peers),
+        "mjpeg": app[MJPEG].viewers,
+        "events": app[EVENTS].subscribers,
+    }
+
+
+def _error(status_code: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status_code, headers=headers or None)
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    page = request.app[SETTINGS].web_dir / "index.html"
+    if not page.is_file():
+        return _error(404, f"web UI not found: {page} (set WEB_DIR)")
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+async def static(request: web.Request) -> web.StreamResponse:
+    root = request.app[SETTINGS].web_dir.resolve()
+    target = (root / request.match_info["path"]).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        return _error(404, "not found")
+    return web.FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+
+async def offer(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
+    try:
+        body = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
+    except ValueError:
+        return _error(400, "body is not JSON")
+    try:
+        answer = await request.app[WEBRTC].answer(parse_offer(body), request.remote)
+    except OfferError as error:
+        return _error(400, str(error))
+    except TooManyPeers as error:
+        return _error(503, str(error), **{"Retry-After": "10"})
+    return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+async def ice_config_route(request: web.Request) -> web.Response:
+    return web.json_response(
+        ice_config(request.app[SETTINGS]), headers={"Cache-Control": "no-store"}
+    )
+
+
+async def mjpeg(request: web.Request) -> web.StreamResponse:
+    return await request.app[MJPEG].serve(request, request.app[CLOSING])
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    jpeg = await request.app[MJPEG].snapshot()
+    if jpeg is None:
+        return _error(503, "no frame captured yet", **{"Retry-After": "1"})
+    return web.Response(
+        body=jpeg.data, content_type="image/jpeg", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def results(request: web.Request) -> web.Response:
+    result = request.app[INFERENCE].result
+    if result is None:
+        return web.Response(status=204)
+    return web.json_response(result, headers={"Cache-Control": "no-store"})
+
+
+async def events_route(request: web.Request) -> web.StreamResponse:
+    def first() -> list[bytes]:
+        messages = [sse("status", status(request.app))]
+        if (result := request.app[INFERENCE].result) is not None:
+            messages.append(sse("result", result))
+        return messages
+
+    return await request.app[EVENTS].serve(request, first, request.app[CLOSING])
+
+
+async def status_route(request: web.Request) -> web.Response:
+    return web.json_response(status(request.app), headers={"Cache-Control": "no-store"})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    if camera_state(request.app[CAPTURE]) == "running":
+        return web.json_response({"status": "ok"})
+    return web.json_response({"status": "unavailable"}, status=503)
+
+
+async def metrics_route(request: web.Request) -> web.Response:
+    app = request.app
+    capture, inference = app[CAPTURE], app[INFERENCE]
+    snapshot_ = metrics.Snapshot(
+        frames=capture.frames,
+        fps=capture.fps,
+        camera_up=camera_state(capture) == "running",
+        camera_reconnects=capture.reconnects,
+        mjpeg_encoded=app[MJPEG].encoded,
+        viewers=viewers(app),
+        inference_up=inference.state == "online",
+        inference_errors=inference.errors,
+        inference_reconnects=inference.reconnects,
+        latency=inference.latency,
+    )
+    return web.Response(
+        text=metrics.render(snapshot_), headers={"Content-Type": metrics.CONTENT_TYPE}
+    )

@@ -1,0 +1,201 @@
+"""One capture thread per service: newest frame wins.
+
+The thread reads the source, resizes and rotates each frame once, keeps only
+the newest one and tells the event loop a frame arrived. A failing source is
+closed and opened again with backoff; the server keeps serving meanwhile.
+"""
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .sources import FrameSource
+
+log = logging.getLogger(__name__)
+
+ROTATE = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 10.0
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # BGR, read-only, already resized and rotated
+    seq: int  # 1, 2, 3… for the service's lifetime
+    captured_at: float  # time.monotonic()
+
+    @property
+    def width(self) -> int:
+        return self.image.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.image.shape[0]
+
+
+class FrameSignal:
+    """Lets coroutines wait for the next frame; fired from the loop thread."""
+
+    def __init__(self) -> None:
+        self._future: asyncio.Future[None] | None = None
+
+    def fire(self) -> None:
+        future, self._future = self._future, None
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    async def wait(self) -> None:
+        if self._future is None:
+            self._future = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._future)
+
+
+class Capture:
+    """Reads frames in its own thread; `latest` is the newest, `signal` wakes waiters."""
+
+    def __init__(
+        self,
+        open_source: Callable[[], FrameSource],
+        size: tuple[int, int],
+        fps: float,
+        rotation: int,
+    ) -> None:
+        self._open_source = open_source
+        self._size = size
+        self._period = 1.0 / fps
+        self._rotation = rotation
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._latest: Frame | None = None
+        self._times: collections.deque[float] = collections.deque(maxlen=max(4, int(fps * 2)))
+        self._notify: Callable[[], None] = lambda: None
+        self.signal = FrameSignal()
+        self.source_name = "starting"
+        self.state = "reconnecting"
+        self.frames = 0
+        self.reconnects = 0
+        self.last_error: str | None = None
+
+    @property
+    def latest(self) -> Frame | None:
+        return self._latest
+
+    @property
+    def fps(self) -> float:
+        """Frames per second measured over the last two seconds or so."""
+        times = list(self._times)
+        if len(times) < 2 or time.monotonic() - times[-1] > 2.0:
+            return 0.0
+        return round((len(times) - 1) / (times[-1] - times[0]), 1)
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        def notify() -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.signal.fire)
+
+        self._notify = notify
+        self._thread = threading.Thread(target=self._run, name="capture", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("Capture thread did not stop within %.0f s", timeout)
+
+    async def next_frame(self, after_seq: int, within: float) -> Frame | None:
+        """The newest frame newer than AFTER_SEQ, or None after WITHIN seconds."""
+        deadline = time.monotonic() + within
+        while (frame := self._latest) is None or frame.seq <= after_seq:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self.signal.wait(), remaining)
+            except TimeoutError:
+                return None
+        return frame
+
+    def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while not self._stop.is_set():
+            source = None
+            frames_before = self.frames
+            try:
+                source = self._open_source()
+                self.source_name = source.name
+                source.open()
+                self.source_name = source.name
+                self._pump(source)
+            except Exception as error:  # any source failure: reopen with backoff
+                if self.frames > frames_before:
+                    backoff = BACKOFF_FIRST  # it worked for a while: retry soon
+                self._failed(error, backoff)
+            finally:
+                if source is not None:
+                    _close_quietly(source)
+            if not self._stop.is_set():
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def _failed(self, error: Exception, backoff: float) -> None:
+        self.state = "reconnecting"
+        self.reconnects += 1
+        self.last_error = str(error) or type(error).__name__
+        log.warning(
+            "Camera %s failed (%s); retrying in %.1f s", self.source_name, self.last_error, backoff
+        )
+
+    def _pump(self, source: FrameSource) -> None:
+        """Read frames until stopped; a failing source raises."""
+        due = time.monotonic()
+        while not self._stop.is_set():
+            image = source.read()
+            self._publish(self._prepare(image))
+            due = max(due + self._period, time.monotonic() - self._period)
+            delay = due - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+
+    def _prepare(self, image: np.ndarray) -> np.ndarray:
+        width, height = self._size
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        if image.shape[1] != width or image.shape[0] != height:
+            image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        if self._rotation:
+            image = cv2.rotate(image, ROTATE[self._rotation])
+        image = np.ascontiguousarray(image)
+        image.flags.writeable = False
+        return image
+
+    def _publish(self, image: np.ndarray) -> None:
+        now = time.monotonic()
+        if self.state != "running":
+            log.info("Camera %s running", self.source_name)
+        self.state = "running"
+        self.frames += 1
+        self._times.append(now)
+        self._latest = Frame(image, self.frames, now)
+        self._notify()
+
+
+def _close_quietly(source: FrameSource) -> None:
+    try:
+        source.close()
+    except Exception as error:
+        log.warning("Closing camera %s failed: %s", source.name, error)

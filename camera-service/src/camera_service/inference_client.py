@@ -1,0 +1,210 @@
+"""Sends the newest frame to the inference service and keeps its latest answer.
+
+Every INFERENCE_INTERVAL seconds (0: as soon as the last answer came) the
+newest frame goes out as one binary JPEG message; the answer comes back in
+order. Frames larger than `MAX_SIDE` are sent downscaled and boxes mapped back
+to frame pixels. The connection is reopened with backoff; the stream never
+waits for any of this.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+
+import cv2
+import websockets
+
+from .capture import Capture, Frame
+from .metrics import Histogram
+from .settings import redact_url
+
+log = logging.getLogger(__name__)
+
+MAX_SIDE = 640
+JPEG_QUALITY = 85
+REPLY_TIMEOUT = 10.0
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 10.0
+BOX_KEYS = ("x", "y", "width", "height")
+
+
+class InferenceError(RuntimeError):
+    """The inference service answered something that is not in the protocol."""
+
+
+def encode_for_inference(frame: Frame) -> tuple[bytes, float]:
+    """The frame as JPEG, downscaled to MAX_SIDE at most; returns (bytes, scale)."""
+    image = frame.image
+    scale = min(1.0, MAX_SIDE / max(frame.width, frame.height))
+    if scale < 1.0:
+        size = (round(frame.width * scale), round(frame.height * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if not ok:
+        raise InferenceError("JPEG encoding failed")
+    return data.tobytes(), scale
+
+
+def map_boxes(message: dict, scale: float) -> dict:
+    """Boxes of the sent image back to frame pixels (SCALE = sent / frame)."""
+    if scale == 1.0:
+        return message
+
+    def unscale(box: dict) -> dict:
+        return {
+            **box,
+            **{k: round(box[k] / scale) for k in BOX_KEYS if isinstance(box.get(k), int | float)},
+        }
+
+    result = message.get("result")
+    if isinstance(result, dict) and isinstance(result.get("bounding_boxes"), list):
+        boxes = [unscale(b) if isinstance(b, dict) else b for b in result["bounding_boxes"]]
+        message = {**message, "result": {**result, "bounding_boxes": boxes}}
+    top = message.get("top")
+    if isinstance(top, dict) and "x" in top:
+        message = {**message, "top": unscale(top)}
+    return message
+
+
+class InferenceClient:
+    def __init__(
+        self,
+        url: str,
+        interval: float,
+        capture: Capture,
+        on_result: Callable[[dict], None],
+    ) -> None:
+        self.url = url
+        self.interval = interval
+        self._capture = capture
+        self._on_result = on_result
+        self._want_hello = True
+        self.state = "offline"
+        self.error: str | None = "not connected yet"
+        self.model: dict | None = None
+        self.latency_ms: float | None = None
+        self.result: dict | None = None
+        self.errors = 0
+        self.reconnects = 0
+        self.latency = Histogram((0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+    async def run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while True:
+            try:
+                async with websockets.connect(
+                    self.url,
+                    open_timeout=5,
+                    close_timeout=2,
+                    max_size=4 * 1024 * 1024,
+                    ping_interval=20,
+                ) as ws:
+                    try:
+                        await self._hello(ws)
+                        self._went_online()
+                        backoff = BACKOFF_FIRST
+                        await self._exchange(ws)
+                    finally:
+                        await ws.close()  # a normal close, also when the service stops
+            except (OSError, TimeoutError, websockets.WebSocketException, InferenceError) as error:
+                self._went_offline(error)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _exchange(self, ws) -> None:
+        last_seq = 0
+        due = time.monotonic()
+        while True:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            frame = await self._capture.next_frame(last_seq, within=5.0)
+            if frame is None:
+                continue  # no camera frames now; keep the connection
+            last_seq = frame.seq
+            if self._want_hello:
+                await self._hello(ws)
+            data, scale = await asyncio.to_thread(encode_for_inference, frame)
+            started = time.monotonic()
+            due = started + self.interval
+            await ws.send(data)
+            reply = await _receive(ws)
+            self._answered(reply, frame, scale, time.monotonic() - started)
+
+    async def _hello(self, ws) -> None:
+        await ws.send(json.dumps({"type": "hello"}))
+        reply = await _receive(ws)
+        if reply.get("type") != "hello":
+            raise InferenceError(f"expected a hello answer, got {reply.get('type')!r}")
+        self.model = reply.get("model")
+        self._want_hello = False
+
+    def _answered(self, reply: dict, frame: Frame, scale: float, seconds: float) -> None:
+        self.latency_ms = round(seconds * 1000, 1)
+        self.latency.observe(seconds)
+        if reply.get("type") == "error":
+            self.errors += 1
+            error = reply.get("error") or {}
+            log.warning("Inference error: %s", error.get("message") or error)
+            if error.get("code") == "no_model":
+                self.model = None
+                self._want_hello = True
+            return
+        if reply.get("type") != "result":
+            raise InferenceError(f"unexpected message type {reply.get('type')!r}")
+        self._notice_model(reply.get("model"))
+        result = map_boxes(reply, scale)
+        result = {
+            **result,
+            "received_at": time.time(),
+            "frame": {"width": frame.width, "height": frame.height},
+        }
+        self.result = result
+        self._on_result(result)
+
+    def _notice_model(self, brief: object) -> None:
+        """A result from another model than the one we know: ask for its info."""
+        if not isinstance(brief, dict):
+            return
+        known = self.model or {}
+        if (brief.get("name"), brief.get("version")) != (known.get("name"), known.get("version")):
+            self._want_hello = True
+
+    def _went_online(self) -> None:
+        if self.state != "online":
+            log.info("Inference online at %s", redact_url(self.url))
+        self.state = "online"
+        self.error = None
+
+    def _went_offline(self, error: Exception) -> None:
+        reason = _describe(error)
+        if self.state == "online" or self.error != reason:
+            log.warning("Inference offline (%s): %s", redact_url(self.url), reason)
+        if self.state == "online":
+            self.reconnects += 1
+        self.errors += 1
+        self.state = "offline"
+        self.error = reason
+        self._want_hello = True
+
+
+async def _receive(ws) -> dict:
+    raw = await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT)
+    try:
+        message = json.loads(raw)
+    except (TypeError, ValueError):
+        raise InferenceError("the answer is not JSON") from None
+    if not isinstance(message, dict):
+        raise InferenceError("the answer is not a JSON object")
+    return message
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no answer within {REPLY_TIMEOUT:.0f} s"
+    if isinstance(error, websockets.ConnectionClosed):
+        return "connection closed"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    text = str(error).strip()
+    return text[:200] if text else type(error).__name__

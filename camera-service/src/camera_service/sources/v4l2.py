@@ -1,0 +1,56 @@
+"""`v4l2` / `v4l2:/dev/videoN`: a USB or other V4L2 camera through OpenCV."""
+
+import glob
+import re
+
+import cv2
+import numpy as np
+
+from .base import SourceError
+
+
+def video_devices() -> list[str]:
+    """The /dev/videoN devices, lowest N first."""
+
+    def number(path: str) -> int:
+        match = re.search(r"(\d+)$", path)
+        return int(match[1]) if match else 1 << 30
+
+    return sorted(glob.glob("/dev/video*"), key=number)
+
+
+class V4l2Source:
+    def __init__(self, device: str | None, width: int, height: int, fps: float) -> None:
+        self._device = device
+        self._size = (width, height)
+        self._fps = fps
+        self._capture: cv2.VideoCapture | None = None
+        self.name = f"v4l2:{device}" if device else "v4l2"
+
+    def open(self) -> None:
+        device = self._device or next(iter(video_devices()), None)
+        if device is None:
+            raise SourceError("no /dev/video* device")
+        self.name = f"v4l2:{device}"
+        capture = cv2.VideoCapture(device, cv2.CAP_V4L2)
+        if not capture.isOpened():
+            raise SourceError(f"cannot open {device}")
+        capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, self._size[0])
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self._size[1])
+        capture.set(cv2.CAP_PROP_FPS, self._fps)
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self._capture = capture
+
+    def read(self) -> np.ndarray:
+        if self._capture is None:
+            raise SourceError("camera is not open")
+        ok, frame = self._capture.read()
+        if not ok or frame is None:
+            raise SourceError(f"{self.name} gave no frame")
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

@@ -1,0 +1,199 @@
+"""WebRTC with aiortc: balena-cam's POST /offer signalling, one capture for every peer.
+
+One `CaptureTrack` reads the capture and converts each frame to YUV once;
+aiortc's `MediaRelay` (unbuffered) hands the newest frame to every peer. Peers
+are closed and forgotten on failure, disconnect or close, or when they never
+connect.
+"""
+
+import asyncio
+import fractions
+import logging
+import re
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.contrib.media import MediaRelay
+from aiortc.mediastreams import MediaStreamError
+from av import VideoFrame
+
+from .capture import Capture, Frame
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLOCK_RATE = 90_000
+TIME_BASE = fractions.Fraction(1, CLOCK_RATE)
+CONNECT_TIMEOUT = 30.0
+ENDED_STATES = ("failed", "closed", "disconnected")
+_MDNS_CANDIDATE = re.compile(
+    r"^(a=candidate:\S+ \d+ \S+ \d+ )([0-9a-z-]+\.local)( \d+ typ host.*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+class OfferError(ValueError):
+    """The offer cannot be answered; the message says why (a 400)."""
+
+
+class TooManyPeers(RuntimeError):
+    """The peer cap is reached (a 503)."""
+
+
+class CaptureTrack(MediaStreamTrack):
+    """The capture as a video track; each frame converted to yuv420p once."""
+
+    kind = "video"
+
+    def __init__(self, capture: Capture) -> None:
+        super().__init__()
+        self._capture = capture
+        self._last_seq = 0
+        self._start: float | None = None
+
+    async def recv(self) -> VideoFrame:
+        frame = None
+        while frame is None:
+            if self.readyState != "live":
+                raise MediaStreamError
+            frame = await self._capture.next_frame(self._last_seq, within=1.0)
+        self._last_seq = frame.seq
+        if self._start is None:
+            self._start = frame.captured_at
+        video = await asyncio.to_thread(_to_video_frame, frame)
+        video.pts = int((frame.captured_at - self._start) * CLOCK_RATE)
+        video.time_base = TIME_BASE
+        return video
+
+
+def _to_video_frame(frame: Frame) -> VideoFrame:
+    return VideoFrame.from_ndarray(frame.image, format="bgr24").reformat(format="yuv420p")
+
+
+def ice_servers(settings: Settings, with_turn: bool = True) -> list[RTCIceServer]:
+    servers = []
+    if settings.stun_server:
+        servers.append(RTCIceServer(urls=settings.stun_server))
+    if settings.turn_server and with_turn:
+        servers.append(
+            RTCIceServer(
+                urls=settings.turn_server,
+                username=settings.turn_username,
+                credential=settings.turn_password,
+            )
+        )
+    return servers
+
+
+def ice_config(settings: Settings) -> dict:
+    """GET /ice-config for the browser. TURN credentials only when auth guards this route."""
+    servers = []
+    for server in ice_servers(settings, with_turn=settings.auth_enabled):
+        entry: dict[str, str] = {"urls": server.urls}
+        if server.username:
+            entry["username"] = server.username
+            entry["credential"] = server.credential or ""
+        servers.append(entry)
+    return {"iceServers": servers}
+
+
+def resolve_mdns_candidates(sdp: str, remote_ip: str | None) -> str:
+    """Replace a browser's mDNS `.local` host candidates with the address it called from.
+
+    Chromium and Firefox hide their host address behind a random `.local` name;
+    the server cannot resolve it without multicast DNS. The HTTP peer address is
+    the browser's host address on a LAN; if it is wrong, the browser's own
+    checks still reach the server and become peer-reflexive candidates.
+    """
+    if not remote_ip:
+        return _MDNS_CANDIDATE.sub("", sdp)
+    return _MDNS_CANDIDATE.sub(lambda m: f"{m[1]}{remote_ip}{m[3]}", sdp)
+
+
+def parse_offer(body: object) -> RTCSessionDescription:
+    if not isinstance(body, dict):
+        raise OfferError("body must be a JSON object with 'sdp' and 'type'")
+    sdp, kind = body.get("sdp"), body.get("type")
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise OfferError("'sdp' must be a non-empty string")
+    if kind != "offer":
+        raise OfferError("'type' must be 'offer'")
+    if not sdp.startswith("v=0") or "m=video" not in sdp:
+        raise OfferError("'sdp' is not an SDP offer with a video section")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+class WebRtc:
+    def __init__(self, capture: Capture, settings: Settings) -> None:
+        self._capture = capture
+        self._settings = settings
+        self._relay = MediaRelay()
+        self._track: CaptureTrack | None = None
+        self._timeouts: dict[RTCPeerConnection, asyncio.Task] = {}
+        self.peers: set[RTCPeerConnection] = set()
+
+    async def answer(
+        self, offer: RTCSessionDescription, remote_ip: str | None
+    ) -> RTCSessionDescription:
+        if len(self.peers) >= self._settings.max_peers:
+            raise TooManyPeers(f"too many viewers: {self._settings.max_peers} WebRTC peers at most")
+        offer = RTCSessionDescription(resolve_mdns_candidates(offer.sdp, remote_ip), offer.type)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self._settings)))
+        self._watch(pc)
+        try:
+            await pc.setRemoteDescription(offer)
+            if not any(t.kind == "video" for t in pc.getTransceivers()):
+                raise OfferError("the offer has no video section")
+            pc.addTrack(self._subscribe())
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as error:
+            await self._close(pc)
+            if isinstance(error, OfferError):
+                raise
+            raise OfferError(
+                f"cannot answer this offer: {error or type(error).__name__}"
+            ) from error
+        return pc.localDescription
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
+
+    def _watch(self, pc: RTCPeerConnection) -> None:
+        self.peers.add(pc)
+        self._timeouts[pc] = asyncio.create_task(self._close_unless_connected(pc))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            log.info("WebRTC peer %s: %s", id(pc), pc.connectionState)
+            if pc.connectionState in ENDED_STATES:
+                await self._close(pc)
+
+    async def _close_unless_connected(self, pc: RTCPeerConnection) -> None:
+        await asyncio.sleep(CONNECT_TIMEOUT)
+        if pc.connectionState != "connected":
+            log.info("WebRTC peer %s did not connect in %.0f s", id(pc), CONNECT_TIMEOUT)
+            self._timeouts.pop(pc, None)
+            await self._close(pc)
+
+    def _subscribe(self) -> MediaStreamTrack:
+        if self._track is None or self._track.readyState != "live":
+            self._track = CaptureTrack(self._capture)
+        return self._relay.subscribe(self._track, buffered=False)
+
+    async def _close(self, pc: RTCPeerConnection) -> None:
+        if pc not in self.peers:
+            return
+        self.peers.discard(pc)
+        timeout = self._timeouts.pop(pc, None)
+        if timeout is not None and timeout is not asyncio.current_task():
+            timeout.cancel()
+        pc.remove_all_listeners()
+        await pc.close()
+        if not self.peers and self._track is not None:
+            self._track.stop()  # the relay stops reading the capture
+            self._track = None

@@ -1,0 +1,208 @@
+"""The inference client against a real WebSocket server speaking the contract's protocol."""
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from camera_helpers import get_status, serve, wait_until
+from camera_service.inference_client import map_boxes
+from support.timing import scaled
+from websockets.asyncio.server import serve as ws_serve
+
+MODEL = {
+    "name": "demo",
+    "version": "1",
+    "model_type": "constrained_object_detection",
+    "labels": ["cat"],
+}
+
+
+class InferencePeer:
+    """A small inference service: decodes each JPEG and answers one box per image.
+
+    The box covers the middle of the image it was sent, in that image's pixels.
+    """
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+        self.port = 0
+        self._server = None
+
+    async def start(self) -> None:
+        self._server = await ws_serve(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, ws) -> None:
+        count = 0
+        async for message in ws:
+            if isinstance(message, bytes):
+                count += 1
+                await ws.send(json.dumps(self._result(count, message)))
+            elif json.loads(message).get("type") == "hello":
+                await ws.send(json.dumps({"type": "hello", "model": MODEL, "min_confidence": 0.75}))
+
+    def _result(self, count: int, jpeg: bytes) -> dict:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        height, width = image.shape[:2]
+        self.sizes.append((width, height))
+        box = {
+            "label": "cat",
+            "value": 0.9,
+            "x": width // 4,
+            "y": height // 4,
+            "width": width // 2,
+            "height": height // 2,
+        }
+        return {
+            "type": "result",
+            "id": count,
+            "result": {"bounding_boxes": [box]},
+            "top": box,
+            "timing": {"decode": 1.0, "dsp": 0.5, "classification": 2.0, "total": 3.5},
+            "model": {key: MODEL[key] for key in ("name", "version", "model_type")},
+        }
+
+
+@pytest.fixture
+async def peer():
+    inference = InferencePeer()
+    await inference.start()
+    yield inference
+    await inference.stop()
+
+
+async def latest_result(http, server) -> dict | None:
+    async with http.get(server.make_url("/api/results")) as response:
+        return await response.json() if response.status == 200 else None
+
+
+async def inference_state(http, server) -> str:
+    return (await get_status(http, server))["inference"]["state"]
+
+
+async def test_results_status_and_going_away_and_back(settings, http, peer):
+    async with serve(replace(settings, inference_url=f"ws://127.0.0.1:{peer.port}")) as server:
+        async with http.get(server.make_url("/api/results")) as response:
+            assert response.status in (200, 204)
+        result = await wait_until(lambda: latest_result(http, server))
+        assert result["type"] == "result" and result["top"]["label"] == "cat"
+        assert result["frame"] == {"width": 320, "height": 240}
+        assert abs(result["received_at"] - time.time()) < scaled(5)
+        status = await get_status(http, server)
+        assert status["inference"]["state"] == "online" and status["inference"]["model"] == MODEL
+        assert status["inference"]["latency_ms"] > 0 and status["inference"]["error"] is None
+
+        await peer.stop()  # inference goes away
+        await wait_until(lambda: _is(inference_state(http, server), "offline"))
+        status = await get_status(http, server)
+        assert status["inference"]["error"] and status["camera"]["state"] == "running"
+        gone_at = time.time()
+
+        await peer.start()  # and comes back on the same port
+        await wait_until(lambda: _is(inference_state(http, server), "online"), 20)
+        fresh = await wait_until(lambda: _newer(latest_result(http, server), gone_at))
+        assert fresh["id"] >= 1
+        metrics = await (await http.get(server.make_url("/metrics"))).text()
+    assert "camera_inference_up 1" in metrics
+    assert "camera_inference_reconnects_total 1" in metrics
+    count = next(
+        line
+        for line in metrics.splitlines()
+        if line.startswith("camera_inference_latency_seconds_count")
+    )
+    assert int(count.split()[1]) >= 2
+
+
+async def _is(value, expected) -> bool:
+    return await value == expected
+
+
+async def _newer(result, since: float):
+    result = await result
+    return result if result and result["received_at"] > since else None
+
+
+async def test_large_frames_are_sent_smaller_and_boxes_mapped_back(settings, http, peer):
+    big = replace(
+        settings, width=1280, height=960, fps=5, inference_url=f"ws://127.0.0.1:{peer.port}"
+    )
+    async with serve(big) as server:
+        result = await wait_until(lambda: latest_result(http, server))
+    assert peer.sizes[0] == (640, 480)
+    assert result["frame"] == {"width": 1280, "height": 960}
+    box = result["result"]["bounding_boxes"][0]
+    assert (box["x"], box["y"], box["width"], box["height"]) == (320, 240, 640, 480)
+    assert (result["top"]["x"], result["top"]["width"]) == (320, 640)
+
+
+def test_map_boxes_leaves_classification_alone():
+    message = {
+        "type": "result",
+        "result": {"classification": {"a": 0.9}},
+        "top": {"label": "a", "value": 0.9},
+    }
+    assert map_boxes(message, 0.5) == message
+
+
+async def test_events_stream_status_then_results(settings, http, peer):
+    url = f"ws://127.0.0.1:{peer.port}"
+    async with (
+        serve(replace(settings, inference_url=url)) as server,
+        http.get(server.make_url("/api/events")) as response,
+    ):
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        events = await asyncio.wait_for(
+            _read_events(response, want={"status", "result"}), scaled(15)
+        )
+    status = events["status"][0]
+    assert set(status) == {"camera", "inference", "viewers", "auth", "uptime"}
+    assert status["viewers"]["events"] == 1
+    result = events["result"][0]
+    assert result["type"] == "result" and result["frame"] == {"width": 320, "height": 240}
+
+
+async def _read_events(response, want: set[str]) -> dict[str, list]:
+    seen: dict[str, list] = {}
+    event = None
+    async for raw in response.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event:
+            seen.setdefault(event, []).append(json.loads(line[6:]))
+            if want <= set(seen):
+                return seen
+    raise AssertionError(f"stream ended with only {set(seen)}")
+
+
+async def test_status_event_when_inference_comes_online(settings, http, peer):
+    await peer.stop()
+    url = f"ws://127.0.0.1:{peer.port}"
+    async with (
+        serve(replace(settings, inference_url=url)) as server,
+        http.get(server.make_url("/api/events")) as response,
+    ):
+        states = []
+
+        async def collect():
+            async for raw in response.content:
+                line = raw.decode()
+                if line.startswith('data: {"camera"'):
+                    states.append(json.loads(line[6:])["inference"]["state"])
+                    if len(states) == 1:
+                        await peer.start()  # inference appears after the page connected
+                    if states[-1] == "online":
+                        return
+
+        started = time.monotonic()
+        await asyncio.wait_for(collect(), scaled(15))
+    assert states[0] == "offline" and states[-1] == "online"
+    assert time.monotonic() - started < scaled(4.5)  # pushed on change, not only every 5 s

@@ -1,0 +1,1 @@
+"""model-fetcher: pulls the trained int8 model from Edge Impulse into the model store."""

@@ -1,0 +1,323 @@
+"""A small client for the Edge Impulse Studio API (only the calls the fetcher needs).
+
+The key travels only in the `x-api-key` header. Timeouts, connection resets
+and 5xx answers are retried with exponential backoff; 4xx answers and
+`success: false` bodies are not. No error text carries the key.
+"""
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .info import ModelInfo
+
+log = logging.getLogger(__name__)
+
+KEY_FIX = "set EI_API_KEY to the project's API key from Edge Impulse Studio, Dashboard > Keys"
+RESIZE_MODES = {
+    "squash": "squash",
+    "fit-short": "fit-shortest",
+    "fit-shortest": "fit-shortest",
+    "fit-long": "fit-longest",
+    "fit-longest": "fit-longest",
+    "crop": "crop",
+}
+CHANNELS = {"RGB": 3, "Grayscale": 1}
+CHUNK = 64 * 1024
+
+
+class EdgeImpulseError(Exception):
+    """The API could not give what was asked; the message says why."""
+
+
+class InvalidKeyError(EdgeImpulseError):
+    """The API rejected the key. Retrying does not help."""
+
+
+class TransientError(EdgeImpulseError):
+    """A timeout, a reset or a 5xx: worth retrying."""
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """Where to download a project's model and what it should be."""
+
+    project: Project
+    learn_id: int
+    info: ModelInfo
+
+
+class EdgeImpulseClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._session = requests.Session()
+        self._session.headers["x-api-key"] = api_key
+
+    def __repr__(self) -> str:
+        return f"EdgeImpulseClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- calls ------------------------------------------------------------------
+
+    def find_project(self, project_id: int | None = None) -> Project:
+        """The key's project (or the one named by `project_id`)."""
+        projects = self.get_json("/api/projects").get("projects") or []
+        try:
+            found = [Project(int(p["id"]), str(p.get("name") or p["id"])) for p in projects]
+        except (KeyError, TypeError, ValueError) as error:
+            raise EdgeImpulseError(
+                f"GET /api/projects answered an unexpected body: {error!r}"
+            ) from None
+        if project_id is not None:
+            match = [p for p in found if p.id == project_id]
+            return match[0] if match else Project(project_id, f"project-{project_id}")
+        if not found:
+            raise EdgeImpulseError("the API key gives access to no project; " + KEY_FIX)
+        if len(found) > 1:
+            log.warning(
+                "the key gives access to %d projects; using %s (%d); set EI_PROJECT_ID to choose",
+                len(found), found[0].name, found[0].id,
+            )  # fmt: skip
+        return found[0]
+
+    def last_modification(self, project_id: int) -> str:
+        body = self.get_json(f"/api/{project_id}/last-modification")
+        if not body.get("lastModificationDate"):
+            raise EdgeImpulseError("GET last-modification answered no lastModificationDate")
+        return str(body["lastModificationDate"])
+
+    def remote_model(self, project: Project, impulse_id: int | None = None) -> RemoteModel:
+        """Read the impulse, its DSP block and its learn block's metadata."""
+        query = {"impulseId": impulse_id} if impulse_id is not None else None
+        impulse = self.get_json(f"/api/{project.id}/impulse", params=query).get("impulse") or {}
+        try:
+            image = impulse["inputBlocks"][0]
+            dsp_id = impulse["dspBlocks"][0]["id"]
+            learn_id = impulse["learnBlocks"][0]["id"]
+        except (KeyError, IndexError, TypeError) as error:
+            raise EdgeImpulseError(
+                "the project has no complete impulse (input, processing and learning blocks); "
+                "create and train one in Studio"
+            ) from error
+        dsp = self.get_json(f"/api/{project.id}/dsp/{dsp_id}", params=query)
+        meta = self.get_json(f"/api/{project.id}/training/keras/{learn_id}/metadata", params=query)
+        try:
+            info = _model_info(project, impulse.get("id") or impulse_id or 1, image, dsp, meta)
+        except (KeyError, TypeError, ValueError) as error:
+            raise EdgeImpulseError(f"the impulse's metadata is incomplete: {error!r}") from None
+        return RemoteModel(project, int(learn_id), info)
+
+    def download_model(self, model: RemoteModel, dest: Path) -> str:
+        """Stream the int8 .tflite into `dest`; return its sha256."""
+        path = f"/api/{model.project.id}/learn-data/{model.learn_id}/model/tflite-int8"
+        return self._retrying(lambda: self._download_once(path, dest))
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def get_json(self, path: str, params: dict | None = None) -> dict[str, Any]:
+        return self._retrying(lambda: self._json_once(path, params))
+
+    def _retrying(self, call):
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except TransientError as error:
+                if attempt == self.retries:
+                    raise EdgeImpulseError(f"{error} (gave up after {attempt + 1} tries)") from None
+                log.warning("%s; retrying in %.1f s", error, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+        raise AssertionError("unreachable")
+
+    def _request(self, path: str, params: dict | None, stream: bool) -> requests.Response:
+        url = self.base_url + path
+        try:
+            response = self._session.get(url, params=params, timeout=self.timeout, stream=stream)
+        except requests.Timeout:
+            raise TransientError(f"GET {path} timed out after {self.timeout:g} s") from None
+        except requests.ConnectionError as error:
+            raise TransientError(f"GET {path} failed: {self._clean(error)}") from None
+        except requests.RequestException as error:
+            raise EdgeImpulseError(f"GET {path} failed: {self._clean(error)}") from None
+        self._raise_for_status(path, response)
+        return response
+
+    def _json_once(self, path: str, params: dict | None) -> dict[str, Any]:
+        response = self._request(path, params, stream=False)
+        body = self._parse(path, response)
+        if body.get("success") is not True:
+            self._raise_api_error(path, body.get("error"))
+        return body
+
+    def _download_once(self, path: str, dest: Path) -> str:
+        with self._request(path, None, stream=True) as response:
+            if response.headers.get("Content-Type", "").startswith("application/json"):
+                self._raise_api_error(path, self._parse(path, response).get("error"))
+            return self._stream_to(path, response, dest)
+
+    def _stream_to(self, path: str, response: requests.Response, dest: Path) -> str:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        progress = _Progress(total)
+        digest = hashlib.sha256()
+        try:
+            with dest.open("wb") as file:
+                for chunk in response.iter_content(CHUNK):
+                    file.write(chunk)
+                    digest.update(chunk)
+                    progress.add(len(chunk))
+        except requests.RequestException as error:
+            raise TransientError(
+                f"download of {path} broke off after {progress.done} bytes: {self._clean(error)}"
+            ) from None
+        if total is not None and progress.done != total:
+            raise TransientError(
+                f"download of {path} is truncated: {progress.done} of {total} bytes"
+            )
+        progress.finish()
+        return digest.hexdigest()
+
+    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+        if response.status_code < 400:
+            return
+        detail = self._error_text(response)
+        response.close()
+        if response.status_code >= 500:
+            raise TransientError(f"GET {path} answered HTTP {response.status_code}: {detail}")
+        if response.status_code in (401, 403):
+            self._raise_api_error(path, detail or "Invalid API key", response.status_code)
+        raise EdgeImpulseError(f"GET {path} answered HTTP {response.status_code}: {detail}")
+
+    def _raise_api_error(self, path: str, error: Any, status: int = 200) -> None:
+        text = self._clean(error or "no error message")
+        if status in (401, 403) or "api key" in text.lower():
+            raise InvalidKeyError(f"Edge Impulse rejected the API key ({text}): {KEY_FIX}")
+        raise EdgeImpulseError(f"GET {path} failed: {text}")
+
+    def _parse(self, path: str, response: requests.Response) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            raise EdgeImpulseError(f"GET {path} did not answer JSON") from None
+        if not isinstance(body, dict):
+            raise EdgeImpulseError(f"GET {path} answered JSON that is not an object")
+        return body
+
+    def _error_text(self, response: requests.Response) -> str:
+        try:
+            body = response.json()
+            text = body.get("error") if isinstance(body, dict) else None
+        except ValueError:
+            text = None
+        return self._clean(text or response.reason or "")
+
+    def _clean(self, text: Any) -> str:
+        """Any text that may reach a log, with the key masked and on one line."""
+        line = " ".join(str(text).split())[:300]
+        return line.replace(self._key, "***") if self._key else line
+
+
+class _Progress:
+    """Logs a download's progress in bytes and percent, about every 25 %."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.done = 0
+        self._next_step = 25
+
+    def add(self, size: int) -> None:
+        self.done += size
+        if not self.total:
+            return
+        percent = 100 * self.done // self.total
+        if percent >= self._next_step and percent < 100:
+            log.info("downloading model: %d of %d bytes (%d%%)", self.done, self.total, percent)
+            self._next_step = (percent // 25 + 1) * 25
+
+    def finish(self) -> None:
+        total = self.total or self.done
+        log.info("downloaded model: %d of %d bytes (100%%)", self.done, total)
+
+
+def _model_info(project: Project, impulse_id: int, image: dict, dsp: dict, meta: dict) -> ModelInfo:
+    return ModelInfo(
+        name=project.name,
+        source="edge-impulse",
+        model_type=_model_type(meta),
+        labels=tuple(str(label) for label in meta.get("classNames") or ()),
+        width=int(image["imageWidth"]),
+        height=int(image["imageHeight"]),
+        channels=_channels(dsp),
+        resize_mode=_resize_mode(image.get("resizeMode")),
+        project_id=project.id,
+        impulse_id=int(impulse_id),
+        min_score=_min_score(meta),
+        extra={
+            "image_input_scaling": meta.get("imageInputScaling"),
+            "created": meta.get("created"),
+        },
+    )
+
+
+def _model_type(meta: dict) -> str:
+    mode = meta.get("mode")
+    if mode == "classification":
+        return "classification"
+    if mode == "object-detection" and meta.get("objectDetectionLastLayer") == "fomo":
+        return "constrained_object_detection"
+    if mode == "object-detection":
+        layer = meta.get("objectDetectionLastLayer")
+        raise EdgeImpulseError(f"object detection with {layer!r} is not supported, only FOMO")
+    raise EdgeImpulseError(f"a learn block of mode {mode!r} is not supported")
+
+
+def _resize_mode(value: Any) -> str:
+    if value in RESIZE_MODES:
+        return RESIZE_MODES[value]
+    raise EdgeImpulseError(f"the impulse's resize mode {value!r} is not supported")
+
+
+def _channels(dsp: dict) -> int:
+    groups = dsp.get("config") or (dsp.get("dsp") or {}).get("config") or []
+    for group in groups:
+        for item in group.get("items") or []:
+            if item.get("param") == "channels":
+                if item.get("value") in CHANNELS:
+                    return CHANNELS[item["value"]]
+                raise EdgeImpulseError(f"colour depth {item.get('value')!r} is not supported")
+    raise EdgeImpulseError("the impulse's processing block has no colour depth (not images)")
+
+
+def _min_score(meta: dict) -> float | None:
+    """The detection threshold the project set, when it set one."""
+    for item in meta.get("thresholds") or []:
+        if item.get("key") in ("min_score", "minScore") and item.get("value") is not None:
+            return float(item["value"])
+    return None

@@ -1,0 +1,56 @@
+"""Install a model file that did not come from Edge Impulse: an imported one or the demo."""
+
+import json
+import logging
+import shutil
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+from .check import check_model, inspect_model
+from .info import ModelInfo
+from .store import MODEL_FILE, ModelStore
+
+log = logging.getLogger(__name__)
+
+FOMO = "constrained_object_detection"
+
+
+def install_file(store: ModelStore, source: Path, info: ModelInfo) -> ModelInfo:
+    """Copy `source` into a staging folder, check it against `info`, install it."""
+    with store.staging() as staging:
+        shutil.copyfile(source, staging / MODEL_FILE)
+        check_model(staging / MODEL_FILE, info)
+        return store.install(staging, info)
+
+
+def import_file(
+    store: ModelStore,
+    source: Path,
+    labels: list[str],
+    model_type: str = "classification",
+    resize_mode: str = "fit-shortest",
+    name: str | None = None,
+) -> ModelInfo:
+    """`model-fetcher import`: the input size comes from the model itself."""
+    tensors = inspect_model(source)
+    info = ModelInfo(
+        name=name or source.stem,
+        source="file",
+        model_type=model_type,
+        labels=tuple(labels),
+        width=tensors.width,
+        height=tensors.height,
+        channels=tensors.channels,
+        resize_mode=resize_mode,
+    )
+    return install_file(store, source, info)
+
+
+def install_demo(store: ModelStore) -> ModelInfo:
+    """Install the bundled demo model (`source: bundled`)."""
+    folder = resources.files("model_fetcher") / "demo_model"
+    with resources.as_file(folder) as path:
+        data = json.loads((path / "model.json").read_text())
+        info = replace(ModelInfo.from_dict(data), source="bundled", version=None, sha256=None)
+        return install_file(store, path / MODEL_FILE, info)

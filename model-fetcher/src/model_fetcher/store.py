@@ -1,0 +1,179 @@
+"""The model store (`MODEL_DIR`), written only here.
+
+    MODEL_DIR/
+      current -> versions/7      relative symlink, replaced atomically
+      versions/5/ 6/ 7/          model.tflite + model.json each; the last three are kept
+      .staging-<random>/         a version being prepared; never pointed at
+
+A version folder is complete and synced before `current` names it. Readers
+resolve `current` once and read both files from that folder.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .info import ModelInfo
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.tflite"
+INFO_FILE = "model.json"
+KEEP_VERSIONS = 3
+STALE_STAGING_SECONDS = 3600
+
+
+class StoreError(OSError):
+    """The store cannot be read or written; the message says where."""
+
+
+class ModelStore:
+    def __init__(self, root: Path, keep: int = KEEP_VERSIONS) -> None:
+        self.root = Path(root)
+        self.versions_dir = self.root / "versions"
+        self.current_link = self.root / "current"
+        self.keep = keep
+
+    def prepare(self) -> None:
+        """Create the folders and remove staging folders left by a crash."""
+        try:
+            self.versions_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create the model store in {self.root}: {error}") from error
+        cutoff = time.time() - STALE_STAGING_SECONDS
+        for folder in self.root.glob(".staging-*"):
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A fresh staging folder inside the store, removed unless it was installed."""
+        self.prepare()
+        folder = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        folder.chmod(0o755)  # readable by the inference service, whatever its user
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def install(self, staging: Path, info: ModelInfo) -> ModelInfo:
+        """Write `info` beside the staged model, make it a version and switch `current` to it."""
+        with self._lock():
+            version = str(self._next_version())
+            sha256 = _verified_sha256(staging, info)
+            info = replace(info, version=version, sha256=sha256, fetched_at=_now())
+            _write_synced(staging / INFO_FILE, json.dumps(info.to_dict(), indent=2).encode())
+            _fsync_path(staging / MODEL_FILE)
+            _fsync_path(staging)
+            os.rename(staging, self.versions_dir / version)
+            _fsync_path(self.versions_dir)
+            self._point_current_to(version)
+            self._prune(version)
+        return info
+
+    def current(self) -> ModelInfo | None:
+        """The current version's metadata, or None when there is none (or it is unreadable)."""
+        folder = self.current_folder()
+        if folder is None:
+            return None
+        try:
+            return ModelInfo.from_dict(json.loads((folder / INFO_FILE).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("cannot read %s: %s", folder / INFO_FILE, error)
+            return None
+
+    def current_folder(self) -> Path | None:
+        """Resolve `current` once; None when it is missing."""
+        try:
+            target = os.readlink(self.current_link)
+        except OSError:
+            return None
+        return self.root / target
+
+    def versions(self) -> list[int]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.versions_dir.iterdir() if p.name.isdigit())
+
+    def version_info(self, version: int) -> ModelInfo | None:
+        try:
+            text = (self.versions_dir / str(version) / INFO_FILE).read_text()
+            return ModelInfo.from_dict(json.loads(text))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _next_version(self) -> int:
+        current = self.current_folder()
+        numbers = self.versions()
+        if current is not None and current.name.isdigit():
+            numbers.append(int(current.name))
+        return max(numbers, default=0) + 1
+
+    def _point_current_to(self, version: str) -> None:
+        temp = self.root / f".current-{os.getpid()}-{version}"
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        os.symlink(f"versions/{version}", temp)
+        os.replace(temp, self.current_link)
+        _fsync_path(self.root)
+
+    def _prune(self, current: str) -> None:
+        old = [n for n in self.versions() if str(n) != current][: -(self.keep - 1) or None]
+        for number in old:
+            shutil.rmtree(self.versions_dir / str(number), ignore_errors=True)
+            log.info("pruned model version %s", number)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One writer at a time (the service and an `import` may run together)."""
+        with open(self.root / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _verified_sha256(staging: Path, info: ModelInfo) -> str:
+    """The staged model's digest, checked against the one computed while it was written."""
+    digest = _sha256_of(staging / MODEL_FILE)
+    if info.sha256 is not None and info.sha256 != digest:
+        raise StoreError(f"{MODEL_FILE} changed on disk after download (sha256 mismatch)")
+    return digest
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_synced(path: Path, content: bytes) -> None:
+    with path.open("wb") as file:
+        file.write(content)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

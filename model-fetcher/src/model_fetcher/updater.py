@@ -1,0 +1,90 @@
+"""Keep the store's current model in step with the Edge Impulse project.
+
+One check: ask `last-modification`; when it differs from what the current
+model was fetched at, download, check and install the new model. A failure
+of any step leaves the current model in service and is logged in one line.
+"""
+
+import logging
+import threading
+from dataclasses import replace
+
+from .check import ModelCheckError, check_model
+from .edge_impulse import EdgeImpulseClient, EdgeImpulseError, Project
+from .info import ModelInfo
+from .store import MODEL_FILE, ModelStore, StoreError
+
+log = logging.getLogger(__name__)
+
+LAST_MODIFICATION = "last_modification"
+
+
+class Updater:
+    def __init__(
+        self,
+        client: EdgeImpulseClient,
+        store: ModelStore,
+        project_id: int | None = None,
+        impulse_id: int | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.project_id = project_id
+        self.impulse_id = impulse_id
+        self._project: Project | None = None
+
+    def update(self) -> bool:
+        """Check once and fetch when the project changed; False when that failed."""
+        try:
+            self._update()
+        except (EdgeImpulseError, ModelCheckError, StoreError, OSError) as error:
+            log.error("model update failed, %s: %s", self._keeping(), error)
+            return False
+        return True
+
+    def run(self, interval: float, stop: threading.Event) -> None:
+        """Check now, then every `interval` seconds until `stop` is set."""
+        self.update()
+        while not stop.wait(interval):
+            self.update()
+
+    def _update(self) -> None:
+        project = self._find_project()
+        changed = self.client.last_modification(project.id)
+        current = self.store.current()
+        if _is_up_to_date(current, project, changed):
+            log.info("model %s is up to date (project modified %s)", current.describe(), changed)
+            return
+        log.info("project %s (%d) modified %s: fetching", project.name, project.id, changed)
+        info = self._fetch(project, changed)
+        log.info("installed model %s", info.describe())
+
+    def _find_project(self) -> Project:
+        if self._project is None:
+            self._project = self.client.find_project(self.project_id)
+            log.info("Edge Impulse project: %s (%d)", self._project.name, self._project.id)
+        return self._project
+
+    def _fetch(self, project: Project, changed: str) -> ModelInfo:
+        remote = self.client.remote_model(project, self.impulse_id)
+        with self.store.staging() as staging:
+            sha256 = self.client.download_model(remote, staging / MODEL_FILE)
+            check_model(staging / MODEL_FILE, remote.info)
+            extra = {**remote.info.extra, LAST_MODIFICATION: changed}
+            info = replace(remote.info, sha256=sha256, extra=extra)
+            return self.store.install(staging, info)
+
+    def _keeping(self) -> str:
+        current = self.store.current()
+        if current is None:
+            return "no model installed yet"
+        return f"keeping model {current.name} v{current.version}"
+
+
+def _is_up_to_date(current: ModelInfo | None, project: Project, changed: str) -> bool:
+    return (
+        current is not None
+        and current.source == "edge-impulse"
+        and current.project_id == project.id
+        and current.extra.get(LAST_MODIFICATION) == changed
+    )

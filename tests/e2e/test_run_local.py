@@ -1,0 +1,98 @@
+"""`make run`'s launcher: three real services, the demo camera and the demo model, right labels."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import psutil
+from support.services import free_port, get_json
+from support.timing import scaled
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_PHOTOS = ROOT / "camera-service" / "src" / "camera_service" / "demo_photos"
+DEMO_LABELS = {"astronaut", "cat", "coffee", "rocket"}
+
+
+class Launcher:
+    """tools/run_local.py as a user runs it, its output collected line by line."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port, self.inference_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_"))}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "tools" / "run_local.py"),
+                f"--port={self.port}",
+                f"--inference-port={self.inference_port}",
+                f"--model-dir={tmp_path / 'models'}",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_for_line(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline:
+            for line in self.lines:
+                if text in line:
+                    return line
+            assert self.process.poll() is None, "".join(self.lines)
+            time.sleep(0.2)
+        raise AssertionError(f"no line with {text!r}:\n{''.join(self.lines)}")
+
+
+def classify(port: int, image_path: Path) -> dict:
+    """POST a photo to the running inference-service's /classify."""
+    ok, jpeg = cv2.imencode(".jpg", cv2.imread(str(image_path)))
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=jpeg.tobytes())
+    with urllib.request.urlopen(request, timeout=scaled(10)) as response:
+        return json.loads(response.read())
+
+
+def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path):
+    launcher = Launcher(tmp_path)
+    try:
+        url_line = launcher.wait_for_line("Open http://127.0.0.1:", timeout=60)
+        assert f"http://127.0.0.1:{launcher.port}/" in url_line
+        children = psutil.Process(launcher.process.pid).children(recursive=True)
+
+        # The demo model is installed and knows each photo the demo camera shows.
+        for photo in sorted(DEMO_PHOTOS.glob("*.jpg")):
+            answer = classify(launcher.inference_port, photo)
+            assert answer["top"] is not None and answer["top"]["label"] == photo.stem, answer
+
+        # The camera's results are the demo model's, confident, and follow the scene changes.
+        seen = set()
+        deadline = time.monotonic() + scaled(30)
+        while time.monotonic() < deadline and len(seen) < 2:
+            result = get_json(f"http://127.0.0.1:{launcher.port}/api/results")
+            if result and result.get("top"):
+                assert result["model"]["name"] == "demo"
+                seen.add(result["top"]["label"])
+            time.sleep(0.5)
+        assert len(seen) >= 2 and seen <= DEMO_LABELS, seen
+
+        for prefix in ("model-fetcher |", "inference |", "camera |"):
+            launcher.wait_for_line(prefix, timeout=5)
+    finally:
+        launcher.process.send_signal(signal.SIGINT)
+        code = launcher.process.wait(scaled(30))
+    assert code == 0, "".join(launcher.lines)
+    gone, alive = psutil.wait_procs(children, timeout=scaled(5))
+    assert not alive, f"left running: {alive}"
