@@ -44,7 +44,9 @@ log = logging.getLogger("build_models")
 
 def to_input(bgr: np.ndarray, width: int, height: int, channels: int) -> np.ndarray:
     """Squash a BGR image to the model's size and scale it to 0..1, RGB or grayscale."""
-    rgb = cv2.cvtColor(cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(
+        cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB
+    )
     x = rgb.astype(np.float32) / 255.0
     if channels == 1:
         x = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
@@ -70,7 +72,9 @@ def color_maker(label: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def stripes_maker(label: str, rng: np.random.Generator) -> np.ndarray:
-    return synthetic.stripes_image(label, int(rng.integers(64, 160)), int(rng.integers(64, 160)), rng)
+    return synthetic.stripes_image(
+        label, int(rng.integers(64, 160)), int(rng.integers(64, 160)), rng
+    )
 
 
 def demo_photos() -> dict[str, np.ndarray]:
@@ -100,7 +104,9 @@ def fomo_data(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for _ in range(count):
-        things = synthetic.random_fomo_things(rng, 96, 96, int(rng.integers(10, 20)), int(rng.integers(0, 4)))
+        things = synthetic.random_fomo_things(
+            rng, 96, 96, int(rng.integers(10, 20)), int(rng.integers(0, 4))
+        )
         xs.append(to_input(synthetic.fomo_scene(things, 96, 96, rng), 96, 96, 3))
         grid = np.zeros((12, 12), np.int64)
         for t in things:
@@ -127,7 +133,7 @@ def small_classifier(size: tuple[int, int, int], n: int) -> tf.keras.Model:
 
 
 def mobilenet_classifier(n: int) -> tf.keras.Model:
-    """Edge Impulse's default transfer-learning shape: MobileNetV2 0.35 at 96x96 (trained here from scratch)."""
+    """Edge Impulse's default transfer-learning model, MobileNetV2 0.35 at 96x96, from scratch."""
     base = tf.keras.applications.MobileNetV2(
         input_shape=(96, 96, 3), alpha=0.35, include_top=False, weights=None
     )
@@ -222,7 +228,9 @@ def write(folder: Path, stem: str, blob: bytes, meta: dict) -> None:
     log.info("wrote %s/%s.tflite (%d bytes)", folder.relative_to(ROOT), stem, len(blob))
 
 
-def metadata(name: str, kind: str, labels: list[str], size: tuple[int, int, int], resize: str, source: str) -> dict:
+def metadata(
+    name: str, kind: str, labels: list[str], size: tuple[int, int, int], resize: str, source: str
+) -> dict:
     w, h, c = size
     return {
         "name": name,
@@ -239,15 +247,26 @@ def metadata(name: str, kind: str, labels: list[str], size: tuple[int, int, int]
 
 
 def train_classifier(
-    model: tf.keras.Model, make: Callable, labels: list[str], size: tuple[int, int, int], count: int, epochs: int
+    model: tf.keras.Model,
+    make: Callable,
+    labels: list[str],
+    size: tuple[int, int, int],
+    count: int,
+    epochs: int,
 ) -> tuple[tf.keras.Model, np.ndarray]:
     xs, ys = classifier_data(make, labels, count, size, seed=1)
-    model.compile(optimizer=tf.keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(3e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=2, validation_split=0.1)
     return model, xs
 
 
-def check_classifier(blob: bytes, make: Callable, labels: list[str], size: tuple[int, int, int], name: str) -> None:
+def check_classifier(
+    blob: bytes, make: Callable, labels: list[str], size: tuple[int, int, int], name: str
+) -> None:
     xs, ys = classifier_data(make, labels, 200, size, seed=99)
     accuracy = float(np.mean(run_tflite(blob, xs).argmax(-1) == ys))
     log.info("%s: accuracy on fresh images %.3f", name, accuracy)
@@ -256,7 +275,12 @@ def check_classifier(blob: bytes, make: Callable, labels: list[str], size: tuple
 
 
 def build_classifier(
-    stem: str, labels: list[str], make: Callable, size: tuple[int, int, int], resize: str, dtypes: list[str]
+    stem: str,
+    labels: list[str],
+    make: Callable,
+    size: tuple[int, int, int],
+    resize: str,
+    dtypes: list[str],
 ) -> None:
     tf.keras.utils.set_random_seed(7)
     model, xs = train_classifier(small_classifier(size, len(labels)), make, labels, size, 3000, 6)
@@ -264,16 +288,34 @@ def build_classifier(
         blob = convert(model, xs, dtype)
         name = f"{stem}_{dtype}"
         check_classifier(blob, make, labels, size, name)
-        write(TEST_MODELS, name, blob, metadata(stem, "classification", labels, size, resize, "file"))
+        write(
+            TEST_MODELS, name, blob, metadata(stem, "classification", labels, size, resize, "file")
+        )
 
 
 def build_colors() -> None:
-    build_classifier("colors_rgb", ["blue", "green", "red"], color_maker, (96, 96, 3), "fit-shortest", ["int8", "float32", "uint8"])
-    build_classifier("colors4_rgb", ["blue", "green", "red", "yellow"], color_maker, (96, 96, 3), "fit-shortest", ["int8"])
+    build_classifier(
+        "colors_rgb",
+        ["blue", "green", "red"],
+        color_maker,
+        (96, 96, 3),
+        "fit-shortest",
+        ["int8", "float32", "uint8"],
+    )
+    build_classifier(
+        "colors4_rgb",
+        ["blue", "green", "red", "yellow"],
+        color_maker,
+        (96, 96, 3),
+        "fit-shortest",
+        ["int8"],
+    )
 
 
 def build_stripes() -> None:
-    build_classifier("stripes_gray", list(synthetic.STRIPES), stripes_maker, (64, 64, 1), "squash", ["int8"])
+    build_classifier(
+        "stripes_gray", list(synthetic.STRIPES), stripes_maker, (64, 64, 1), "squash", ["int8"]
+    )
 
 
 def build_fomo() -> None:
@@ -292,14 +334,23 @@ def build_fomo() -> None:
     log.info("fomo: object-cell recall %.3f, background cells fired %.4f", recall, false_cells)
     if recall < 0.9 or false_cells > 0.01:
         raise SystemExit("fomo: not good enough to ship")
-    write(TEST_MODELS, "fomo_int8", blob, metadata("fomo", "constrained_object_detection", labels, (96, 96, 3), "fit-longest", "file"))
+    write(
+        TEST_MODELS,
+        "fomo_int8",
+        blob,
+        metadata(
+            "fomo", "constrained_object_detection", labels, (96, 96, 3), "fit-longest", "file"
+        ),
+    )
 
 
 def build_demo() -> None:
     tf.keras.utils.set_random_seed(7)
     make = demo_maker(demo_photos())
     size = (96, 96, 3)
-    model, xs = train_classifier(mobilenet_classifier(len(DEMO_LABELS)), make, DEMO_LABELS, size, 3000, 12)
+    model, xs = train_classifier(
+        mobilenet_classifier(len(DEMO_LABELS)), make, DEMO_LABELS, size, 3000, 12
+    )
     blob = convert(model, xs, "int8")
     check_classifier(blob, make, DEMO_LABELS, size, "demo")
     meta = metadata("demo", "classification", DEMO_LABELS, size, "fit-shortest", "bundled")
@@ -315,7 +366,9 @@ BUILDS = {"colors": build_colors, "stripes": build_stripes, "fomo": build_fomo, 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", help=f"which to build: {', '.join(BUILDS)} (default: all)")
+    parser.add_argument(
+        "models", nargs="*", help=f"which to build: {', '.join(BUILDS)} (default: all)"
+    )
     names = parser.parse_args().models or list(BUILDS)
     unknown = set(names) - set(BUILDS)
     if unknown:

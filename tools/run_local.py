@@ -25,7 +25,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
     parser.add_argument("--inference-port", type=int, default=8765)
-    parser.add_argument("--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models")))
+    parser.add_argument(
+        "--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models"))
+    )
     return parser.parse_args(argv)
 
 
@@ -44,7 +46,9 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
                 **base,
                 "PORT": str(args.port),
                 "CAMERA_SOURCE": os.environ.get("CAMERA_SOURCE", "demo"),
-                "INFERENCE_URL": os.environ.get("INFERENCE_URL", f"ws://127.0.0.1:{args.inference_port}"),
+                "INFERENCE_URL": os.environ.get(
+                    "INFERENCE_URL", f"ws://127.0.0.1:{args.inference_port}"
+                ),
             },
         ),
     }
@@ -85,12 +89,15 @@ async def stop(processes: dict[str, asyncio.subprocess.Process]) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    Path(args.model_dir).mkdir(parents=True, exist_ok=True)
     processes: dict[str, asyncio.subprocess.Process] = {}
     relays = []
     for name, (argv, env) in commands(args).items():
         processes[name] = await asyncio.create_subprocess_exec(
-            *argv, env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+            *argv,
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         relays.append(asyncio.create_task(relay(name, processes[name].stdout)))
 
@@ -110,7 +117,9 @@ async def run(args: argparse.Namespace) -> int:
     for task in done:
         if task in waits:
             code = task.result() or 1
-            print(f"{waits[task]} exited with status {task.result()}; stopping the others", flush=True)
+            print(
+                f"{waits[task]} exited with status {task.result()}; stopping the others", flush=True
+            )
     await stop(processes)
     stop_wait.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -122,7 +131,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    sys.exit(asyncio.run(run(parse_args())))
+    args = parse_args()
+    Path(args.model_dir).mkdir(parents=True, exist_ok=True)
+    sys.exit(asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from aiohttp import WSCloseCode, WSMsgType, web
 from camera_helpers import get_status, serve, wait_until
 from camera_service.inference_client import map_boxes
 from support.timing import scaled
-from websockets.asyncio.server import serve as ws_serve
 
 MODEL = {
     "name": "demo",
@@ -30,24 +30,40 @@ class InferencePeer:
     def __init__(self) -> None:
         self.sizes: list[tuple[int, int]] = []
         self.port = 0
-        self._server = None
+        self._runner: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
 
     async def start(self) -> None:
-        self._server = await ws_serve(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Listen (again) on `port`; 0 the first time picks a free one."""
+        app = web.Application()
+        app.router.add_get("/", self._handle)
+        app.on_shutdown.append(self._close_sockets)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
-        self._server.close()
-        await self._server.wait_closed()
+        await self._runner.cleanup()
 
-    async def _handle(self, ws) -> None:
+    async def _close_sockets(self, _app: web.Application) -> None:
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+
+    async def _handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
         count = 0
         async for message in ws:
-            if isinstance(message, bytes):
+            if message.type == WSMsgType.BINARY:
                 count += 1
-                await ws.send(json.dumps(self._result(count, message)))
-            elif json.loads(message).get("type") == "hello":
-                await ws.send(json.dumps({"type": "hello", "model": MODEL, "min_confidence": 0.75}))
+                await ws.send_json(self._result(count, message.data))
+            elif json.loads(message.data).get("type") == "hello":
+                await ws.send_json({"type": "hello", "model": MODEL, "min_confidence": 0.75})
+        self._sockets.discard(ws)
+        return ws
 
     def _result(self, count: int, jpeg: bytes) -> dict:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from browser.services import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from support.services import (
     FRAME_H,
     FRAME_W,
     Service,
@@ -23,8 +21,6 @@ from browser.services import (
     build_model_store,
     write_images,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
-from support.timing import scaled
 
 
 @pytest.fixture
@@ -68,31 +64,3 @@ def start_stack(tmp_path: Path) -> Iterator:
     yield start
     for stack in stacks:
         stack.stop()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator:
-    """`new_page(**context_options)`: a page in a fresh context; its errors are collected."""
-    contexts = []
-
-    def make(**options) -> Page:
-        options.setdefault("viewport", {"width": 1100, "height": 760})
-        context = browser.new_context(**options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(scaled(15) * 1000)
-        page.errors = []
-        page.on("pageerror", lambda err: page.errors.append(str(err)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()

@@ -12,10 +12,10 @@ import time
 import cv2
 import numpy as np
 import pytest
-from browser.services import FRAME_H, FRAME_W, SCREENSHOTS, get_json, http_status, red_images
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from support import synthetic
+from support.services import FRAME_H, FRAME_W, SCREENSHOTS, get_json, http_status, red_images
 from support.timing import scaled
 
 # ------------------------------------------------------------------ page probes

@@ -31,7 +31,12 @@ def compose() -> dict:
 
 def test_compose_file_matches_the_compose_schema():
     result = subprocess.run(
-        [BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", ROOT / "docker-compose.yml"],
+        [
+            BIN / "check-jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            ROOT / "docker-compose.yml",
+        ],
         capture_output=True,
         text=True,
     )
@@ -70,7 +75,10 @@ def test_services_share_the_model_store_and_check_health():
 @pytest.mark.parametrize("service", SERVICES)
 def test_dockerfile_passes_hadolint(service):
     result = subprocess.run(
-        [BIN / "hadolint", f"{service}/Dockerfile.template"], cwd=ROOT, capture_output=True, text=True
+        [BIN / "hadolint", f"{service}/Dockerfile.template"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

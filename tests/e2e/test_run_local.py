@@ -59,7 +59,7 @@ class Launcher:
 
 def classify(port: int, image_path: Path) -> dict:
     """POST a photo to the running inference-service's /classify."""
-    ok, jpeg = cv2.imencode(".jpg", cv2.imread(str(image_path)))
+    _, jpeg = cv2.imencode(".jpg", cv2.imread(str(image_path)))
     request = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=jpeg.tobytes())
     with urllib.request.urlopen(request, timeout=scaled(10)) as response:
         return json.loads(response.read())
@@ -94,5 +94,5 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path):
         launcher.process.send_signal(signal.SIGINT)
         code = launcher.process.wait(scaled(30))
     assert code == 0, "".join(launcher.lines)
-    gone, alive = psutil.wait_procs(children, timeout=scaled(5))
+    _, alive = psutil.wait_procs(children, timeout=scaled(5))
     assert not alive, f"left running: {alive}"

@@ -53,7 +53,9 @@ def stripes_image(
     band = (((axis + phase) // (period // 2)) % 2).astype(np.uint8)
     dark, light = int(rng.integers(0, 80)), int(rng.integers(170, 256))
     line = np.where(band == 1, light, dark).astype(np.uint8)
-    plane = np.tile(line[:, None], (1, width)) if label == "horizontal" else np.tile(line, (height, 1))
+    plane = (
+        np.tile(line[:, None], (1, width)) if label == "horizontal" else np.tile(line, (height, 1))
+    )
     tint = rng.uniform(0.8, 1.0, 3)
     image = (plane[..., None] * tint).astype(np.uint8)
     return _noise(rng, image, 6)
@@ -81,7 +83,9 @@ def fomo_scene(
         if t.label == "ball":
             cv2.circle(image, (t.cx, t.cy), half, (40, 40, 230), -1)
         else:
-            cv2.rectangle(image, (t.cx - half, t.cy - half), (t.cx + half, t.cy + half), (230, 80, 30), -1)
+            cv2.rectangle(
+                image, (t.cx - half, t.cy - half), (t.cx + half, t.cy + half), (230, 80, 30), -1
+            )
     return image
 
 

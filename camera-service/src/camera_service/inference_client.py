@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import cv2
-import websockets
+import aiohttp
 
 from .capture import Capture, Frame
 from .metrics import Histogram
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_SIDE = 640
 JPEG_QUALITY = 85
+OPEN_TIMEOUT = 5.0
 REPLY_TIMEOUT = 10.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -92,15 +93,13 @@ class InferenceClient:
 
     async def run(self) -> None:
         backoff = BACKOFF_FIRST
-        while True:
-            try:
-                async with websockets.connect(
-                    self.url,
-                    open_timeout=5,
-                    close_timeout=2,
-                    max_size=4 * 1024 * 1024,
-                    ping_interval=20,
-                ) as ws:
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    async with asyncio.timeout(OPEN_TIMEOUT):
+                        ws = await session.ws_connect(
+                            self.url, max_msg_size=4 * 1024 * 1024, heartbeat=20
+                        )
                     try:
                         await self._hello(ws)
                         self._went_online()
@@ -108,10 +107,10 @@ class InferenceClient:
                         await self._exchange(ws)
                     finally:
                         await ws.close()  # a normal close, also when the service stops
-            except (OSError, TimeoutError, websockets.WebSocketException, InferenceError) as error:
-                self._went_offline(error)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
+                except (OSError, TimeoutError, aiohttp.ClientError, InferenceError) as error:
+                    self._went_offline(error)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _exchange(self, ws) -> None:
         last_seq = 0
@@ -127,12 +126,12 @@ class InferenceClient:
             data, scale = await asyncio.to_thread(encode_for_inference, frame)
             started = time.monotonic()
             due = started + self.interval
-            await ws.send(data)
+            await ws.send_bytes(data)
             reply = await _receive(ws)
             self._answered(reply, frame, scale, time.monotonic() - started)
 
     async def _hello(self, ws) -> None:
-        await ws.send(json.dumps({"type": "hello"}))
+        await ws.send_str(json.dumps({"type": "hello"}))
         reply = await _receive(ws)
         if reply.get("type") != "hello":
             raise InferenceError(f"expected a hello answer, got {reply.get('type')!r}")
@@ -188,10 +187,14 @@ class InferenceClient:
         self._want_hello = True
 
 
-async def _receive(ws) -> dict:
-    raw = await asyncio.wait_for(ws.recv(), REPLY_TIMEOUT)
+async def _receive(ws: aiohttp.ClientWebSocketResponse) -> dict:
+    reply = await asyncio.wait_for(ws.receive(), REPLY_TIMEOUT)
+    if reply.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+        raise InferenceError("connection closed")
+    if reply.type == aiohttp.WSMsgType.ERROR:
+        raise InferenceError(f"connection failed: {ws.exception()}")
     try:
-        message = json.loads(raw)
+        message = json.loads(reply.data)
     except (TypeError, ValueError):
         raise InferenceError("the answer is not JSON") from None
     if not isinstance(message, dict):
@@ -202,8 +205,6 @@ async def _receive(ws) -> dict:
 def _describe(error: Exception) -> str:
     if isinstance(error, TimeoutError):
         return f"no answer within {REPLY_TIMEOUT:.0f} s"
-    if isinstance(error, websockets.ConnectionClosed):
-        return "connection closed"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     text = str(error).strip()

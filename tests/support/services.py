@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from support import synthetic
 from support.timing import scaled
 
@@ -81,7 +82,8 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> Service:
+    def start(self, timeout: float = 30, healthy: bool = True) -> Service:
+        """Start the process and, unless `healthy` is False, wait for /healthz to answer 200."""
         env = {**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -92,6 +94,8 @@ class Service:
             cwd=self.log_path.parent,
         )
         log.close()
+        if not healthy:
+            return self
         deadline = time.monotonic() + scaled(timeout)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
