@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-import cv2
 import aiohttp
+import cv2
 
 from .capture import Capture, Frame
 from .metrics import Histogram
