@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 import psutil
-from support.services import free_port, get_json
+from support.services import SCREENSHOTS, free_port, get_json
 from support.timing import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def classify(port: int, image_path: Path) -> dict:
         return json.loads(response.read())
 
 
-def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path):
+def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
     launcher = Launcher(tmp_path)
     try:
         url_line = launcher.wait_for_line("Open http://127.0.0.1:", timeout=60)
@@ -87,6 +87,17 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path):
                 seen.add(result["top"]["label"])
             time.sleep(0.5)
         assert len(seen) >= 2 and seen <= DEMO_LABELS, seen
+
+        # The page shows it: a demo label over the live picture (the README's screenshot).
+        page = new_page(viewport={"width": 1100, "height": 640})
+        page.goto(url_line.split("Open ", 1)[1].split()[0])
+        page.wait_for_function(
+            f"{sorted(DEMO_LABELS)}.includes(document.getElementById('top-label').textContent)"
+            " && document.body.dataset.mode === 'webrtc'",
+            timeout=scaled(20) * 1000,
+        )
+        page.wait_for_timeout(1500)  # let the status panel catch up with the viewer count
+        page.screenshot(path=SCREENSHOTS / "demo.png")
 
         for prefix in ("model-fetcher |", "inference |", "camera |"):
             launcher.wait_for_line(prefix, timeout=5)

@@ -114,7 +114,7 @@ async def _close_streams(app: web.Application) -> None:
 
 
 async def _watch_status(app: web.Application) -> None:
-    """Push a status event when the camera, inference or model changes, and every 5 s."""
+    """Push a status event when the camera, inference, model or viewers change, and every 5 s."""
     last_key, last_sent = None, 0.0
     while True:
         await asyncio.sleep(0.5)
@@ -124,6 +124,7 @@ async def _watch_status(app: web.Application) -> None:
                 current["camera"]["state"],
                 current["inference"]["state"],
                 current["inference"]["model"],
+                current["viewers"],
             ],
             sort_keys=True,
         )

@@ -2,6 +2,7 @@
 
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 
@@ -25,3 +26,23 @@ class FrameSource(Protocol):
     def read(self) -> np.ndarray: ...
 
     def close(self) -> None: ...
+
+
+class VideoCaptureSource:
+    """A source read through an OpenCV `VideoCapture` that `open` sets (V4L2, URLs)."""
+
+    name: str
+    _capture: cv2.VideoCapture | None = None
+
+    def read(self) -> np.ndarray:
+        if self._capture is None:
+            raise SourceError(f"{self.name} is not open")
+        ok, frame = self._capture.read()
+        if not ok or frame is None:
+            raise SourceError(f"{self.name} gave no frame")
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

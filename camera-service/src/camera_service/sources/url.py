@@ -1,16 +1,15 @@
 """`rtsp://…`, `http(s)://…`: a network camera (RTSP, MJPEG over HTTP, a video URL)."""
 
 import cv2
-import numpy as np
 
 from ..settings import redact_url
-from .base import SourceError
+from .base import SourceError, VideoCaptureSource
 
 OPEN_TIMEOUT_MS = 10_000
 READ_TIMEOUT_MS = 5_000
 
 
-class UrlSource:
+class UrlSource(VideoCaptureSource):
     def __init__(self, url: str) -> None:
         self._url = url
         self.name = redact_url(url)
@@ -28,16 +27,3 @@ class UrlSource:
             raise SourceError(f"cannot open {self.name}")
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._capture = capture
-
-    def read(self) -> np.ndarray:
-        if self._capture is None:
-            raise SourceError("stream is not open")
-        ok, frame = self._capture.read()
-        if not ok or frame is None:
-            raise SourceError(f"{self.name} gave no frame")
-        return frame
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None

@@ -4,9 +4,8 @@ import glob
 import re
 
 import cv2
-import numpy as np
 
-from .base import SourceError
+from .base import SourceError, VideoCaptureSource
 
 
 def video_devices() -> list[str]:
@@ -19,7 +18,7 @@ def video_devices() -> list[str]:
     return sorted(glob.glob("/dev/video*"), key=number)
 
 
-class V4l2Source:
+class V4l2Source(VideoCaptureSource):
     def __init__(self, device: str | None, width: int, height: int, fps: float) -> None:
         self._device = device
         self._size = (width, height)
@@ -41,16 +40,3 @@ class V4l2Source:
         capture.set(cv2.CAP_PROP_FPS, self._fps)
         capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._capture = capture
-
-    def read(self) -> np.ndarray:
-        if self._capture is None:
-            raise SourceError("camera is not open")
-        ok, frame = self._capture.read()
-        if not ok or frame is None:
-            raise SourceError(f"{self.name} gave no frame")
-        return frame
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
