@@ -65,6 +65,13 @@ def test_bad_values_name_the_variable(name, value):
     assert "expected" in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("half", [{"username": "admin"}, {"password": "s3cret"}])
+def test_half_an_auth_pair_is_refused_not_left_open(half):
+    with pytest.raises(SettingsError, match="set both to protect the camera") as caught:
+        Settings.from_env(half)
+    assert "s3cret" not in str(caught.value)
+
+
 def test_secrets_stay_out_of_repr():
     s = Settings.from_env(
         {

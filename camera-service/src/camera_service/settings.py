@@ -60,6 +60,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         width, height = _resolution(env)
+        username, password = _credentials(env)
         return cls(
             port=_number(env, "PORT", int, "8080", "a port number from 0 to 65535", 0, 65535),
             camera_source=_source(env),
@@ -69,8 +70,8 @@ class Settings:
                 env, "CAMERA_FPS", float, "30", "a number of frames per second, 1 to 120", 1, 120
             ),
             rotation=_rotation(env),
-            username=_optional(env, "username"),
-            password=_optional(env, "password"),
+            username=username,
+            password=password,
             stun_server=_ice_url(env, "STUN_SERVER", ("stun:", "stuns:")),
             turn_server=_ice_url(env, "TURN_SERVER", ("turn:", "turns:")),
             turn_username=_optional(env, "TURN_USERNAME"),
@@ -88,6 +89,18 @@ class Settings:
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
             max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
         )
+
+
+def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """`username` and `password`, both or neither: half a pair would leave the stream open."""
+    username, password = _optional(env, "username"), _optional(env, "password")
+    if bool(username) != bool(password):
+        missing, given = ("password", "username") if username else ("username", "password")
+        raise SettingsError(
+            f"{missing}=<unset> is not valid: expected it set too, since {given} is "
+            "(set both to protect the camera, or neither)"
+        )
+    return username, password
 
 
 def default_web_dir() -> Path:
