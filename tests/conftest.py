@@ -8,7 +8,7 @@ from support.services import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from support.timing import scaled
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Playwright's sync API holds an event loop while it runs
 def browser() -> Iterator[Browser]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

@@ -34,7 +34,24 @@ from support import synthetic  # noqa: E402
 TEST_MODELS = ROOT / "tests" / "models"
 DEMO_DIR = ROOT / "model-fetcher" / "src" / "model_fetcher" / "demo_model"
 DEMO_PHOTOS = ROOT / "camera-service" / "src" / "camera_service" / "demo_photos"
-DEMO_LABELS = ["astronaut", "cat", "coffee", "rocket"]
+DEMO_LABELS = ["astronaut", "cat", "coffee", "rocket", "unknown"]
+# What "unknown" is trained on besides synthetic scenes: scikit-image's other
+# sample photos whose licences allow it (read at build time, not shipped):
+# brick, grass, gravel (CC0 Textures, CC0), camera (CC0, Lav Varshney), horse
+# (CC0, Andreas Preuss), retina (CC0), hubble_deep_field (NASA, public domain),
+# text and clock (public domain), coins (Brooklyn Museum, no known restrictions).
+UNKNOWN_PHOTOS = [
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+    "horse",
+    "retina",
+    "hubble_deep_field",
+    "text",
+    "clock",
+    "coins",
+]
 
 log = logging.getLogger("build_models")
 
@@ -78,14 +95,44 @@ def stripes_maker(label: str, rng: np.random.Generator) -> np.ndarray:
 
 
 def demo_photos() -> dict[str, np.ndarray]:
-    return {label: cv2.imread(str(DEMO_PHOTOS / f"{label}.jpg")) for label in DEMO_LABELS}
+    return {label: cv2.imread(str(DEMO_PHOTOS / f"{label}.jpg")) for label in DEMO_LABELS[:-1]}
+
+
+def unknown_photos() -> list[np.ndarray]:
+    import skimage.data
+
+    photos = []
+    for name in UNKNOWN_PHOTOS:
+        image = np.asarray(getattr(skimage.data, name)())
+        image = (image * 255).astype(np.uint8) if image.dtype == bool else image.astype(np.uint8)
+        photos.append(
+            cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
+        )
+    return photos
+
+
+def unknown_scene(rng: np.random.Generator, others: list[np.ndarray]) -> np.ndarray:
+    """Anything but the four demo photos: other photos, or synthetic scenes of every kind."""
+    kind = int(rng.integers(0, 5))
+    if kind <= 1:
+        return others[int(rng.integers(0, len(others)))]
+    if kind == 2:
+        return synthetic.color_image(str(rng.choice(list(synthetic.COLORS_BGR))), 160, 160, rng)
+    if kind == 3:
+        return synthetic.stripes_image(str(rng.choice(synthetic.STRIPES)), 160, 160, rng)
+    flat = np.full((160, 160, 3), rng.integers(0, 256, 3), np.uint8)
+    ramp = np.linspace(0, rng.uniform(0, 255), 160, dtype=np.float32)[None, :, None]
+    return np.clip(flat + ramp + rng.normal(0, rng.uniform(0, 40), flat.shape), 0, 255).astype(
+        np.uint8
+    )
 
 
 def demo_maker(photos: dict[str, np.ndarray]) -> Callable[[str, np.random.Generator], np.ndarray]:
     """A square view of a photo as the demo camera shows it: panned, zoomed, noisy, lit."""
+    others = unknown_photos()
 
     def make(label: str, rng: np.random.Generator) -> np.ndarray:
-        photo = photos[label]
+        photo = photos[label] if label in photos else unknown_scene(rng, others)
         h, w = photo.shape[:2]
         side = int(min(h, w) * rng.uniform(0.55, 1.0))
         y = int(rng.integers(0, h - side + 1))
@@ -349,7 +396,7 @@ def build_demo() -> None:
     make = demo_maker(demo_photos())
     size = (96, 96, 3)
     model, xs = train_classifier(
-        mobilenet_classifier(len(DEMO_LABELS)), make, DEMO_LABELS, size, 3000, 12
+        mobilenet_classifier(len(DEMO_LABELS)), make, DEMO_LABELS, size, 4000, 12
     )
     blob = convert(model, xs, "int8")
     check_classifier(blob, make, DEMO_LABELS, size, "demo")

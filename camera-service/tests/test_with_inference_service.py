@@ -43,7 +43,7 @@ async def test_demo_scene_classified_by_the_demo_model(tmp_path, settings, http)
             status = await get_status(http, server)
     finally:
         await inference.close()
-    labels = ["astronaut", "cat", "coffee", "rocket"]
+    labels = ["astronaut", "cat", "coffee", "rocket", "unknown"]
     assert sorted(answer["result"]["classification"]) == labels
     assert answer["model"]["name"] == "demo" and answer["frame"] == {"width": 320, "height": 240}
     assert status["inference"]["state"] == "online"

@@ -79,7 +79,7 @@ def test_without_credentials_the_demo_model_is_installed(tmp_path):
     assert result.returncode == 0, result.stderr
     info = _current(tmp_path)
     assert info.source == "bundled"
-    assert info.labels == ("astronaut", "cat", "coffee", "rocket")
+    assert info.labels == ("astronaut", "cat", "coffee", "rocket", "unknown")
     assert (info.width, info.height, info.channels, info.resize_mode) == (96, 96, 3, "fit-shortest")
     assert "set EI_API_KEY to the project's API key" in result.stderr
     assert _run(_env(tmp_path)).returncode == 0

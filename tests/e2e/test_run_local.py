@@ -11,13 +11,15 @@ import urllib.request
 from pathlib import Path
 
 import cv2
+import numpy as np
 import psutil
+from support import synthetic
 from support.services import SCREENSHOTS, free_port, get_json
 from support.timing import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PHOTOS = ROOT / "camera-service" / "src" / "camera_service" / "demo_photos"
-DEMO_LABELS = {"astronaut", "cat", "coffee", "rocket"}
+DEMO_LABELS = {"astronaut", "cat", "coffee", "rocket"}  # the photos; the model also has "unknown"
 
 
 class Launcher:
@@ -57,9 +59,9 @@ class Launcher:
         raise AssertionError(f"no line with {text!r}:\n{''.join(self.lines)}")
 
 
-def classify(port: int, image_path: Path) -> dict:
-    """POST a photo to the running inference-service's /classify."""
-    _, jpeg = cv2.imencode(".jpg", cv2.imread(str(image_path)))
+def classify(port: int, image: np.ndarray) -> dict:
+    """POST an image to the running inference-service's /classify."""
+    _, jpeg = cv2.imencode(".jpg", image)
     request = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=jpeg.tobytes())
     with urllib.request.urlopen(request, timeout=scaled(10)) as response:
         return json.loads(response.read())
@@ -72,10 +74,18 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
         assert f"http://127.0.0.1:{launcher.port}/" in url_line
         children = psutil.Process(launcher.process.pid).children(recursive=True)
 
-        # The demo model is installed and knows each photo the demo camera shows.
+        # The demo model is installed and knows each photo the demo camera shows ...
         for photo in sorted(DEMO_PHOTOS.glob("*.jpg")):
-            answer = classify(launcher.inference_port, photo)
+            answer = classify(launcher.inference_port, cv2.imread(str(photo)))
             assert answer["top"] is not None and answer["top"]["label"] == photo.stem, answer
+        # ... and does not name one of them for a scene that is none of them.
+        things = [synthetic.Thing("ball", 200, 150, 80), synthetic.Thing("cube", 420, 300, 90)]
+        for scene in (
+            synthetic.fomo_scene(things, 640, 480),
+            np.full((480, 640, 3), 128, np.uint8),
+        ):
+            top = classify(launcher.inference_port, scene)["top"]
+            assert top is None or top["label"] == "unknown", top
 
         # The camera's results are the demo model's, confident, and follow the scene changes.
         seen = set()
@@ -89,14 +99,14 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
         assert len(seen) >= 2 and seen <= DEMO_LABELS, seen
 
         # The page shows it: a demo label over the live picture (the README's screenshot).
-        page = new_page(viewport={"width": 1100, "height": 640})
+        page = new_page(viewport={"width": 1100, "height": 720})
         page.goto(url_line.split("Open ", 1)[1].split()[0])
         page.wait_for_function(
             f"{sorted(DEMO_LABELS)}.includes(document.getElementById('top-label').textContent)"
             " && document.body.dataset.mode === 'webrtc'",
             timeout=scaled(20) * 1000,
         )
-        page.wait_for_timeout(1500)  # let the status panel catch up with the viewer count
+        page.wait_for_timeout(3000)  # let the status panel measure fps and count the viewer
         page.screenshot(path=SCREENSHOTS / "demo.png")
 
         for prefix in ("model-fetcher |", "inference |", "camera |"):
