@@ -16,6 +16,7 @@ from support.services import (
     MODELS,
     SCREENSHOTS,
     Service,
+    free_port,
     red_images,
     write_images,
 )
@@ -54,13 +55,12 @@ def test_fetched_model_retrain_and_inference_outage(tmp_path, new_page):
             tmp_path / "fetcher.log",
         )
 
-        def inference_service() -> Service:
+        def inference_service(port: int) -> Service:
             env = {"MODEL_DIR": str(store), "NUM_THREADS": "1"}
-            return Service(
-                "inference-service", "inference_service", env, tmp_path / "inference.log"
-            )
+            log = tmp_path / "inference.log"
+            return Service("inference-service", "inference_service", env, log, port)
 
-        inference = inference_service()
+        inference = inference_service(free_port())
         camera_env = {
             "CAMERA_SOURCE": f"file:{frames}",
             "CAMERA_RESOLUTION": f"{FRAME_W}x{FRAME_H}",
@@ -100,8 +100,7 @@ def test_fetched_model_retrain_and_inference_outage(tmp_path, new_page):
             page.screenshot(path=SCREENSHOTS / "e2e_inference_offline.png")
 
             # It is restarted on the same port: results come back on their own.
-            inference = inference_service()
-            inference.port = int(camera_env["INFERENCE_URL"].rsplit(":", 1)[1])
+            inference = inference_service(inference.port)
             inference.start()
             expect(page.locator("body")).to_have_attribute(
                 "data-inference", "online", timeout=scaled(30) * 1000
