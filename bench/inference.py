@@ -11,8 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from inference_service import images, pipeline, preprocess  # noqa: E402
 from inference_service.runtime import load_runtime  # noqa: E402
 from inference_service.store import load_model  # noqa: E402
+from support.services import free_port, install_model  # noqa: E402
 from support.synthetic import color_image  # noqa: E402
 
 DEMO = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
@@ -50,20 +49,6 @@ def timed(run, count: int) -> list[float]:
     return times
 
 
-def make_store(model: Path, root: Path) -> Path:
-    meta = (
-        model.with_name("model.json")
-        if model.name == "model.tflite"
-        else model.with_suffix(".json")
-    )
-    folder = root / "versions" / "1"
-    folder.mkdir(parents=True)
-    shutil.copy(model, folder / "model.tflite")
-    shutil.copy(meta, folder / "model.json")
-    (root / "current").symlink_to("versions/1")
-    return folder
-
-
 def frames(count: int = 8) -> list[bytes]:
     labels = ["blue", "green", "red"]
     return [
@@ -76,9 +61,7 @@ def frames(count: int = 8) -> list[bytes]:
 
 class Server:
     def __init__(self, store: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         env = {**os.environ, "PORT": str(self.port), "MODEL_DIR": str(store)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "inference_service"],
@@ -158,7 +141,7 @@ def main() -> None:
     runtime = load_runtime()
     jpegs = frames()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = make_store(args.model, Path(tmp))
+        folder = install_model(Path(tmp), args.model)
         model = load_model(folder, runtime, workers=1, threads=1)
         tensor, _ = preprocess.features(
             images.decode(jpegs[0]), model.resize_mode, model.engine.input

@@ -1,7 +1,5 @@
 """The camera with the real inference-service and the bundled demo model."""
 
-import os
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,18 +7,13 @@ from aiohttp.test_utils import TestServer
 from camera_helpers import get_status, serve, wait_until
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
+from support.services import install_model
 
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "model-fetcher/src/model_fetcher/demo_model"
 
 
 def demo_store(root: Path) -> Path:
-    version = root / "versions" / "1"
-    version.mkdir(parents=True)
-    for name in ("model.tflite", "model.json"):
-        shutil.copy(DEMO_MODEL / name, version / name)
-    link = root / ".current-1"
-    link.symlink_to(Path("versions") / "1")
-    os.replace(link, root / "current")
+    install_model(root, DEMO_MODEL / "model.tflite")
     return root
 
 

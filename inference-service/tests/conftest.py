@@ -1,8 +1,6 @@
 """Fixtures: a model store in a temporary folder and the service on a loopback port."""
 
 import json
-import os
-import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -14,33 +12,8 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from inference_service.server import create_app
 from inference_service.settings import Settings
+from support.services import install_model
 from support.timing import scaled
-
-MODELS = Path(__file__).resolve().parents[2] / "tests" / "models"
-
-
-def install_model(store: Path, name: str, version: str = "1", **meta: object) -> Path:
-    """Copy tests/models/NAME into STORE/versions/VERSION, then point `current` at it."""
-    info = json.loads((MODELS / f"{name}.json").read_text())
-    for key, value in meta.items():
-        if key == "resize_mode":
-            info["input"] = {**info["input"], "resize_mode": value}
-        else:
-            info[key] = value
-    info["version"] = version
-    folder = store / "versions" / version
-    folder.mkdir(parents=True)
-    shutil.copy(MODELS / f"{name}.tflite", folder / "model.tflite")
-    (folder / "model.json").write_text(json.dumps(info))
-    point_current(store, version)
-    return folder
-
-
-def point_current(store: Path, version: str) -> None:
-    """Switch `current` to versions/VERSION atomically, as the model-fetcher does."""
-    link = store / f".current-{version}"
-    link.symlink_to(Path("versions") / version)
-    os.replace(link, store / "current")
 
 
 def _encode(image: np.ndarray, ext: str = ".png") -> bytes:

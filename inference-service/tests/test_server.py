@@ -4,7 +4,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 import numpy as np
 import pytest
 from inference_service.images import MAX_IMAGE_BYTES
+from support.services import free_port, point_current
 from support.synthetic import color_image
 from support.timing import scaled
 
@@ -164,9 +164,7 @@ async def test_broken_new_version_keeps_the_old_model(store, install, serve, ses
     broken.mkdir(parents=True)
     (broken / "model.tflite").write_bytes(b"not a model")
     (broken / "model.json").write_text((store / "versions" / "1" / "model.json").read_text())
-    link = store / ".next"
-    link.symlink_to("versions/2")
-    os.replace(link, store / "current")
+    point_current(store, "2")
     await asyncio.sleep(scaled(1.5))  # three polls
     async with session.ws_connect(url + "/") as ws:
         reply = await ask(ws, encode(RED))
@@ -221,12 +219,6 @@ async def test_hot_swap_under_load_from_several_clients(install, serve, session,
     counts = await asyncio.wait_for(asyncio.gather(*tasks), scaled(30))
     assert all(count >= 20 for count in counts)
     assert all(versions == {"1", "2", "3"} for versions in seen), seen
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_console_entry_point_serves(store, install, tmp_path):

@@ -18,7 +18,7 @@ from support.services import (
     FRAME_W,
     Service,
     Stack,
-    build_model_store,
+    install_model,
     write_images,
 )
 
@@ -36,7 +36,8 @@ def start_stack(tmp_path: Path) -> Iterator:
         **camera_env: str,
     ) -> Stack:
         n = len(stacks)
-        store = build_model_store(tmp_path / f"models{n}", model)
+        store = tmp_path / f"models{n}"
+        install_model(store, model)
         frames = write_images(tmp_path / f"frames{n}", images)
         inference = Service(
             "inference-service",

@@ -8,6 +8,7 @@ Dockerfile runs.
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import venv
@@ -110,11 +111,19 @@ def pip_commands(dockerfile: Path) -> list[list[str]]:
 def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     commands = pip_commands(ROOT / service / "Dockerfile.template")
     assert commands, "the Dockerfile installs nothing with pip"
+    # The image's WORKDIR holds the service folder as `COPY` puts it there, less
+    # what .dockerignore leaves out; building in a copy leaves the checkout clean.
+    workdir = tmp_path / "src"
+    shutil.copytree(
+        ROOT / service,
+        workdir / service,
+        ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"),
+    )
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    for args in commands:  # the Dockerfile's WORKDIR mirrors the repository root
-        subprocess.run([python, "-m", "pip", "install", "-q", *args], cwd=ROOT, check=True)
+    for args in commands:
+        subprocess.run([python, "-m", "pip", "install", "-q", *args], cwd=workdir, check=True)
     subprocess.run([python, "-m", "pip", "check"], check=True)
     module = SERVICES[service]
     subprocess.run([python, "-c", f"import {module}.__main__"], check=True, cwd=tmp_path)

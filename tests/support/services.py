@@ -119,14 +119,37 @@ class Service:
         return self.log_path.read_text(errors="replace")[-4000:]
 
 
-def build_model_store(root: Path, model: str) -> Path:
-    """A MODEL_DIR holding `model` as version 1, `current` pointing at it."""
-    version = root / "versions" / "1"
-    version.mkdir(parents=True)
-    shutil.copy(MODELS / f"{model}.tflite", version / "model.tflite")
-    shutil.copy(MODELS / f"{model}.json", version / "model.json")
-    (root / "current").symlink_to(Path("versions") / "1")
-    return root
+def install_model(store: Path, model: str | Path, version: str = "1", **meta: object) -> Path:
+    """Put a model into STORE/versions/VERSION, then point `current` at it, as the fetcher does.
+
+    `model` is a name in tests/models, or the path of a .tflite whose metadata
+    is beside it (`NAME.json`, or `model.json` for a store-style folder). Keys
+    in `meta` override the metadata (`resize_mode` goes into `input`).
+    """
+    path = MODELS / f"{model}.tflite" if isinstance(model, str) else Path(model)
+    sidecar = (
+        path.with_name("model.json") if path.name == "model.tflite" else path.with_suffix(".json")
+    )
+    info = json.loads(sidecar.read_text())
+    for key, value in meta.items():
+        if key == "resize_mode":
+            info["input"] = {**info["input"], "resize_mode": value}
+        else:
+            info[key] = value
+    info["version"] = version
+    folder = store / "versions" / version
+    folder.mkdir(parents=True)
+    shutil.copy(path, folder / "model.tflite")
+    (folder / "model.json").write_text(json.dumps(info))
+    point_current(store, version)
+    return folder
+
+
+def point_current(store: Path, version: str) -> None:
+    """Switch `current` to versions/VERSION atomically (a new link, then os.replace)."""
+    link = store / f".current-{version}"
+    link.symlink_to(Path("versions") / version)
+    os.replace(link, store / "current")
 
 
 def write_images(folder: Path, images: list[np.ndarray]) -> Path:
