@@ -4,7 +4,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -30,6 +30,7 @@ WEBRTC = web.AppKey("webrtc", WebRtc)
 EVENTS = web.AppKey("events", Events)
 INFERENCE = web.AppKey("inference", InferenceClient)
 CLOSING = web.AppKey("closing", asyncio.Event)
+RESULT_LISTENERS = web.AppKey("result_listeners", list)
 STARTED = web.AppKey("started", float)
 
 
@@ -63,6 +64,10 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         settings.rotation,
     )
     events = Events()
+    # Everything that acts on inference results (the page's events, counts,
+    # telemetry, the sampler) appends a callable here; each gets every result.
+    listeners: list[Callable[[dict], None]] = [lambda result: events.publish("result", result)]
+    app[RESULT_LISTENERS] = listeners
     app[CAPTURE] = capture
     app[MJPEG] = MjpegStream(capture)
     app[WEBRTC] = WebRtc(capture, settings)
@@ -71,10 +76,18 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         settings.inference_url,
         settings.inference_interval,
         capture,
-        on_result=lambda result: events.publish("result", result),
+        on_result=lambda result: _dispatch(listeners, result),
     )
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
+
+
+def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
+    for listener in listeners:
+        try:
+            listener(result)
+        except Exception:  # one failing consumer must not starve the others
+            log.exception("A result listener failed")
 
 
 def _add_routes(app: web.Application) -> None:
