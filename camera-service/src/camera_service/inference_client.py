@@ -69,6 +69,17 @@ def map_boxes(message: dict, scale: float) -> dict:
     return message
 
 
+def frame_ref(frame: Frame) -> dict:
+    """Names the frame a result was computed on: its sequence number, size and capture time."""
+    captured_at = time.time() - (time.monotonic() - frame.captured_at)
+    return {
+        "seq": frame.seq,
+        "captured_at": round(captured_at, 3),
+        "width": frame.width,
+        "height": frame.height,
+    }
+
+
 class InferenceClient:
     def __init__(
         self,
@@ -156,7 +167,7 @@ class InferenceClient:
         result = {
             **result,
             "received_at": time.time(),
-            "frame": {"width": frame.width, "height": frame.height},
+            "frame": frame_ref(frame),
         }
         self.result = result
         self._on_result(result)
