@@ -15,6 +15,7 @@ from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
 from .sources import create_source, resolve_auto
+from .telemetry import TELEMETRY, Telemetry, telemetry_ctx
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     _build_parts(app, settings)
     app.cleanup_ctx.append(_background)
+    if TELEMETRY in app:
+        app.cleanup_ctx.append(telemetry_ctx)
     app.on_shutdown.append(_close_streams)
     _add_routes(app)
     return app
@@ -80,6 +83,9 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
     )
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
+    if settings.mqtt is not None:
+        app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
+        listeners.append(app[TELEMETRY].on_result)
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -184,6 +190,7 @@ def status(app: web.Application) -> dict:
         "viewers": viewers(app),
         "auth": settings.auth_enabled,
         "uptime": round(time.monotonic() - app[STARTED], 1),
+        "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
     }
 
 
@@ -292,6 +299,7 @@ async def metrics_route(request: web.Request) -> web.Response:
         inference_errors=inference.errors,
         inference_reconnects=inference.reconnects,
         latency=inference.latency,
+        mqtt=app[TELEMETRY].publisher.counters() if TELEMETRY in app else None,
     )
     return web.Response(
         text=metrics.render(snapshot_), headers={"Content-Type": metrics.CONTENT_TYPE}

@@ -37,6 +37,7 @@ class Snapshot:
     inference_errors: int
     inference_reconnects: int
     latency: Histogram
+    mqtt: dict[str, int] | None = None  # up, published, dropped, queued; None when MQTT is off
 
 
 def render(s: Snapshot) -> str:
@@ -91,7 +92,34 @@ def render(s: Snapshot) -> str:
     _histogram(
         lines, "camera_inference_latency_seconds", "Frame sent to answer received", s.latency
     )
+    if s.mqtt is not None:
+        _mqtt(lines, s.mqtt)
     return "\n".join(lines) + "\n"
+
+
+def _mqtt(lines: list[str], m: dict[str, int]) -> None:
+    _metric(lines, "camera_mqtt_up", "gauge", "1 while connected to the broker", [("", m["up"])])
+    _metric(
+        lines,
+        "camera_mqtt_messages_published_total",
+        "counter",
+        "MQTT messages the broker acknowledged",
+        [("", m["published"])],
+    )
+    _metric(
+        lines,
+        "camera_mqtt_messages_dropped_total",
+        "counter",
+        "MQTT messages dropped, oldest first, when the queue was full",
+        [("", m["dropped"])],
+    )
+    _metric(
+        lines,
+        "camera_mqtt_messages_queued",
+        "gauge",
+        "MQTT messages waiting for the broker",
+        [("", m["queued"])],
+    )
 
 
 def _metric(

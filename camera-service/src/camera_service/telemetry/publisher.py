@@ -1,0 +1,220 @@
+"""One MQTT connection at a time (aiomqtt), reopened with backoff; our outbox feeds it.
+
+Every message is published with QoS 1 and leaves the outbox for good only
+when the broker has acknowledged it. While the broker is unreachable the
+outbox keeps the newest `MQTT_QUEUE` messages; after a reconnect they go out
+first, in order. The session is clean (`clean_session=True`): the broker keeps
+nothing of ours between connections, since the outbox already holds what is
+owed, and the two subscriptions are made again on every connection (a
+snapshot asked for while we were away is not wanted later).
+
+Each connection starts with the `hello` messages (discovery configs and
+`available: online`), which are made fresh for it and so never queued.
+"""
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+
+import aiomqtt
+
+from .config import MqttSettings
+from .outbox import Message, Outbox
+from .topics import Topics
+
+log = logging.getLogger(__name__)
+
+WINDOW = 20  # messages in flight (sent, not yet acknowledged) at once
+ACK_TIMEOUT = 10.0  # seconds for an acknowledgement before the connection counts as dead
+KEEPALIVE = 15
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 10.0
+CLOSE_TIMEOUT = 1.0  # seconds for `available: offline` on a clean stop
+
+
+class Publisher:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        topics: Topics,
+        hello: Callable[[], list[Message]],
+        subscriptions: list[str],
+        on_message: Callable[[str, bytes, bool], None],
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.outbox = Outbox(settings.queue)
+        self._hello = hello
+        self._subscriptions = subscriptions
+        self._on_message = on_message
+        self._urgent: list[Message] = []  # this connection's own messages, sent before the outbox
+        self._in_flight = 0
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tls: ssl.SSLContext | None = None
+        self.state = "offline"
+        self.error: str | None = "not connected yet"
+        self.published = 0
+        self.connects = 0
+
+    @property
+    def queued(self) -> int:
+        return len(self.outbox) + self._in_flight
+
+    def counters(self) -> dict[str, int]:
+        """For /metrics."""
+        return {
+            "up": int(self.state == "online"),
+            "published": self.published,
+            "dropped": self.outbox.dropped,
+            "queued": self.queued,
+        }
+
+    def send(self, message: Message) -> None:
+        """Queue MESSAGE for the broker; returns at once, whatever the broker does."""
+        self.outbox.put(message)
+        self._wake.set()
+
+    def send_now(self, messages: list[Message]) -> None:
+        """Send before the queue, on this connection only (nothing when offline)."""
+        if self.state == "online":
+            self._urgent.extend(messages)
+            self._wake.set()
+
+    async def run(self) -> None:
+        backoff = BACKOFF_FIRST
+        while not self._stopping.is_set():
+            try:
+                async with self._client() as client:
+                    backoff = BACKOFF_FIRST
+                    await self._session(client)
+            except aiomqtt.MqttError as error:
+                self._went_offline(error)
+            if self._stopping.is_set():
+                break
+            try:
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+            except TimeoutError:
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        self.state = "offline"
+
+    async def close(self, task: asyncio.Task) -> None:
+        """Stop: `available: offline` if connected, a clean disconnect, then the task ends."""
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT + 1.0)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _client(self) -> aiomqtt.Client:
+        s = self.settings
+        if s.tls and self._tls is None:
+            self._tls = ssl.create_default_context()  # the system's CA store
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            clean_session=True,
+            will=aiomqtt.Will(self.topics.available, b"offline", qos=1, retain=True),
+            keepalive=KEEPALIVE,
+            timeout=ACK_TIMEOUT,
+            tls_context=self._tls,
+            max_inflight_messages=WINDOW,
+            logger=logging.getLogger(f"{__name__}.paho"),
+        )
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        for topic in self._subscriptions:
+            await client.subscribe(topic, qos=1)
+        self._urgent = self._hello()
+        self._went_online()
+        tasks = {
+            asyncio.create_task(self._receive(client)),
+            asyncio.create_task(self._send(client)),
+            asyncio.create_task(self._stopping.wait()),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()
+        # A clean stop: say so before the DISCONNECT (which suppresses the will).
+        self.state = "offline"
+        await client.publish(
+            self.topics.available, b"offline", qos=1, retain=True, timeout=CLOSE_TIMEOUT
+        )
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            self._on_message(str(message.topic), payload, bool(message.retain))
+
+    async def _send(self, client: aiomqtt.Client) -> None:
+        while True:
+            if self._urgent:
+                batch, self._urgent = self._urgent[:WINDOW], self._urgent[WINDOW:]
+                await self._publish(client, batch, durable=False)
+            elif self.outbox:
+                await self._publish(client, self.outbox.take(WINDOW), durable=True)
+            else:
+                self._wake.clear()
+                await self._wake.wait()
+
+    async def _publish(self, client: aiomqtt.Client, batch: list[Message], durable: bool) -> None:
+        """Publish BATCH in order; what was not acknowledged goes back to the outbox's front."""
+        tasks = [
+            asyncio.ensure_future(
+                client.publish(m.topic, m.payload, qos=1, retain=m.retain, timeout=ACK_TIMEOUT)
+            )
+            for m in batch
+        ]
+        acknowledged = 0
+        self._in_flight = len(batch) if durable else 0
+        try:
+            for task in tasks:
+                await task
+                acknowledged += 1
+                self.published += 1
+                if durable:
+                    self._in_flight -= 1
+        finally:
+            self._in_flight = 0
+            for task in tasks[acknowledged:]:
+                task.cancel()
+                task.add_done_callback(_retrieve)
+            if durable and acknowledged < len(batch):
+                self.outbox.give_back(batch[acknowledged:])
+
+    def _went_online(self) -> None:
+        self.connects += 1
+        self.state = "online"
+        self.error = None
+        log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
+
+    def _went_offline(self, error: Exception) -> None:
+        reason = _describe(error)
+        if self.state == "online" or self.error != reason:
+            log.warning("MQTT offline (%s): %s", self.settings.url, reason)
+        self.state = "offline"
+        self.error = reason
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # consumed: the batch is given back, the error is the connection's
+
+
+def _describe(error: Exception) -> str:
+    cause = error.__cause__ or error.__context__
+    text = str(error).strip() or type(error).__name__
+    if cause is not None and str(cause).strip() and str(cause) not in text:
+        text = f"{text}: {cause}"
+    return text[:200]
