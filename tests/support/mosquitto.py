@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import shutil
 import signal
 import socket
@@ -61,6 +62,8 @@ class Mosquitto:
             else "allow_anonymous true\n"
         )
         lines = [
+            # Started as root, mosquitto would become `mosquitto` and lose the test's folders.
+            f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
             auth,
             "persistence true",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from ..settings import SettingsError, redact_url
+from ..settings import SettingsError
 
 URL_FORMS = "mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (user:password@ allowed)"
 TOPIC_FORMS = "topic levels separated by '/', without '+', '#', '$' at the start or empty levels"
@@ -116,7 +116,7 @@ def _topic(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _url(raw: str) -> tuple[str, int, bool, str | None, str | None]:
-    shown = redact_url(raw)
+    shown = re.sub(r"(://[^/@]*?:)[^/@]*@", r"\1***@", raw)  # the password, even in a bad URL
     try:
         parts = urlsplit(raw)
         port = parts.port
