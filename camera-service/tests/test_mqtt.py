@@ -3,6 +3,7 @@
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -219,9 +220,14 @@ async def test_broker_down_and_back_every_result_arrives_once_in_order(
             30,
         )
         block = await mqtt_block(http, server)
-    first = produced.index(received[0])
-    assert received == produced[first : first + len(received)]  # in order, none twice, none lost
-    assert set(during) <= set(received)
+    once = list(dict.fromkeys(received))
+    first = produced.index(once[0])
+    assert once == produced[first : first + len(once)]  # in order, none lost
+    assert all(received.count(seq) == 1 for seq in during)  # made meanwhile: none twice
+    # QoS 1 is at least once: only a message in flight when the broker went away (its
+    # acknowledgement lost with the connection) may come twice, never one made meanwhile.
+    repeated = {seq for seq in received if received.count(seq) > 1}
+    assert repeated <= set(produced[:down_from]) and len(repeated) <= 20
     assert block["dropped"] == 0
 
 
@@ -266,13 +272,15 @@ async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
         )
         async with http.get(server.make_url("/metrics")) as response:
             metrics = await response.text()
-    assert received == sorted(set(received))  # in order, none twice
+    once = list(dict.fromkeys(received))
+    assert once == sorted(once)  # in order
     outage = set(produced[down_from:restart_at])
     kept = [seq for seq in received if seq in outage]
+    assert len(kept) == len(set(kept))  # none twice
     assert 0 < len(kept) <= 5
     assert kept == [seq for seq in produced[down_from:restart_at] if seq >= kept[0]][: len(kept)]
-    dropped = int(metrics.split("camera_mqtt_messages_dropped_total ")[1].split()[0])
-    assert dropped >= block["dropped"] >= len(outage) - 5 - 3
+    dropped = int(re.search(r"^camera_mqtt_messages_dropped_total (\d+)$", metrics, re.M)[1])
+    assert dropped >= block["dropped"] and dropped >= len(outage) - len(kept)
 
 
 def make_ca(folder: Path) -> tuple[Path, Path, Path]:

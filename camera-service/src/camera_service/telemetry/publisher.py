@@ -112,7 +112,7 @@ class Publisher:
         s = self.settings
         if s.tls and self._tls is None:
             self._tls = ssl.create_default_context()  # the system's CA store
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             s.host,
             s.port,
             username=s.username,
@@ -126,6 +126,8 @@ class Publisher:
             max_inflight_messages=WINDOW,
             logger=logging.getLogger(f"{__name__}.paho"),
         )
+        client.pending_calls_threshold = WINDOW + len(self._subscriptions)  # our window is normal
+        return client
 
     async def _session(self, client: aiomqtt.Client) -> None:
         for topic in self._subscriptions:
