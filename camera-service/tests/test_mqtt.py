@@ -1,5 +1,6 @@
 """Telemetry against a real Mosquitto on loopback: topics, retained flags, will, queue, TLS."""
 
+import asyncio
 import datetime
 import json
 import os
@@ -18,7 +19,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from camera_helpers import get_status, serve, wait_until
 from camera_service.app import RESULT_LISTENERS
-from camera_service.telemetry import publish_counts
+from camera_service.telemetry import TELEMETRY, publish_counts
 from camera_service.telemetry.config import mqtt_settings
 from ha_schema import ha_schema_errors
 from inference_service.server import create_app as create_inference_app
@@ -201,14 +202,14 @@ async def test_broker_down_and_back_every_result_arrives_once_in_order(
     async with subscribe(broker.url, [f"{p}/result"], **persistent) as live, serve(s) as server:
         server.app[RESULT_LISTENERS].append(lambda r: produced.append(r["frame"]["seq"]))
         await live.wait_for(lambda ms: len(ms) >= 3, 20)
-        broker.stop()
+        await asyncio.to_thread(broker.stop)
         down_from = len(produced)
         await wait_until(lambda: _state_is(http, server, "offline"), 10)
         # The broker stays down while the camera makes ~10 s of results.
         await wait_until(lambda: len(produced) >= down_from + 40, 30)
         during = produced[down_from:]
         assert (await mqtt_block(http, server))["queued"] >= len(during) - 1
-        broker.start()
+        await asyncio.to_thread(broker.start)
         await wait_until(lambda: _state_is(http, server, "online"), 30)
         last = produced[-1]
         received = await live.wait_for(
@@ -248,20 +249,27 @@ async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
         MQTT_QUEUE="5",
     )
     produced: list[int] = []
+    queued_offline: list[int] = []  # results made while the publisher was offline
     persistent = {"identifier": f"sub-{uuid.uuid4().hex[:8]}", "clean_session": False}
     async with subscribe(broker.url, [f"{p}/result"], **persistent) as live, serve(s) as server:
-        server.app[RESULT_LISTENERS].append(lambda r: produced.append(r["frame"]["seq"]))
+        publisher = server.app[TELEMETRY].publisher
+
+        def record(result: dict) -> None:
+            produced.append(result["frame"]["seq"])
+            if publisher.state == "offline":
+                queued_offline.append(result["frame"]["seq"])
+
+        server.app[RESULT_LISTENERS].append(record)
         await live.wait_for(lambda ms: len(ms) >= 3, 20)
-        broker.stop()
+        await asyncio.to_thread(broker.stop)
         await wait_until(lambda: _state_is(http, server, "offline"), 10)
         down_from = len(produced)
         await wait_until(lambda: len(produced) >= down_from + 20, 30)
         block = await mqtt_block(http, server)
         assert block["queued"] == 5 and block["dropped"] >= 15
-        broker.start()
+        await asyncio.to_thread(broker.start)
         await wait_until(lambda: _state_is(http, server, "online"), 30)
-        restart_at = len(produced)
-        last = produced[-1]
+        last, offline = produced[-1], list(queued_offline)  # (it is offline again at the stop)
         received = await live.wait_for(
             lambda ms: (
                 [m.json()["frame"]["seq"] for m in ms]
@@ -274,13 +282,12 @@ async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
             metrics = await response.text()
     once = list(dict.fromkeys(received))
     assert once == sorted(once)  # in order
-    outage = set(produced[down_from:restart_at])
-    kept = [seq for seq in received if seq in outage]
+    kept = [seq for seq in received if seq in offline]
     assert len(kept) == len(set(kept))  # none twice
     assert 0 < len(kept) <= 5
-    assert kept == [seq for seq in produced[down_from:restart_at] if seq >= kept[0]][: len(kept)]
+    assert kept == offline[-len(kept) :]  # the newest were kept
     dropped = int(re.search(r"^camera_mqtt_messages_dropped_total (\d+)$", metrics, re.M)[1])
-    assert dropped >= block["dropped"] and dropped >= len(outage) - len(kept)
+    assert dropped >= block["dropped"] and dropped >= len(offline) - len(kept)
 
 
 def make_ca(folder: Path) -> tuple[Path, Path, Path]:
