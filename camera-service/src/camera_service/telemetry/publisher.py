@@ -1,7 +1,7 @@
 """One MQTT connection at a time (aiomqtt), reopened with backoff; our outbox feeds it.
 
-Every message is published with QoS 1 and leaves the outbox for good only
-when the broker has acknowledged it. While the broker is unreachable the
+Every message is published with QoS 1 and is done with only when the broker
+has acknowledged it; up to WINDOW are in flight at once. While the broker is unreachable the
 outbox keeps the newest `MQTT_QUEUE` messages; after a reconnect they go out
 first, in order. The session is clean (`clean_session=True`): the broker keeps
 nothing of ours between connections, since the outbox already holds what is
@@ -14,7 +14,9 @@ Each connection starts with the `hello` messages (discovery configs and
 
 import asyncio
 import logging
+import socket
 import ssl
+from collections import deque
 from collections.abc import Callable
 
 import aiomqtt
@@ -124,6 +126,9 @@ class Publisher:
             timeout=ACK_TIMEOUT,
             tls_context=self._tls,
             max_inflight_messages=WINDOW,
+            # Small packets both ways: without this, Nagle's algorithm and delayed ACKs
+            # hold each batch for tens of milliseconds.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             logger=logging.getLogger(f"{__name__}.paho"),
         )
         client.pending_calls_threshold = WINDOW + len(self._subscriptions)  # our window is normal
@@ -160,40 +165,55 @@ class Publisher:
             self._on_message(str(message.topic), payload, bool(message.retain))
 
     async def _send(self, client: aiomqtt.Client) -> None:
-        while True:
-            if self._urgent:
-                batch, self._urgent = self._urgent[:WINDOW], self._urgent[WINDOW:]
-                await self._publish(client, batch, durable=False)
-            elif self.outbox:
-                await self._publish(client, self.outbox.take(WINDOW), durable=True)
-            else:
-                self._wake.clear()
-                await self._wake.wait()
+        """Keep up to WINDOW messages in flight, in order; each leaves when acknowledged.
 
-    async def _publish(self, client: aiomqtt.Client, batch: list[Message], durable: bool) -> None:
-        """Publish BATCH in order; what was not acknowledged goes back to the outbox's front."""
-        tasks = [
-            asyncio.ensure_future(
-                client.publish(m.topic, m.payload, qos=1, retain=m.retain, timeout=ACK_TIMEOUT)
-            )
-            for m in batch
-        ]
-        acknowledged = 0
-        self._in_flight = len(batch) if durable else 0
+        The broker acknowledges QoS 1 messages in the order it got them, so the
+        acknowledged ones are always the oldest. When the connection breaks, what
+        is still unacknowledged goes back to the outbox's front (the connection's
+        own hello messages are made anew for the next one instead).
+        """
+        flight: deque[tuple[Message, asyncio.Future, bool]] = deque()
+        wake: asyncio.Future | None = None
         try:
-            for task in tasks:
-                await task
-                acknowledged += 1
-                self.published += 1
-                if durable:
-                    self._in_flight -= 1
+            while True:
+                while len(flight) < WINDOW and (item := self._next()) is not None:
+                    message, durable = item
+                    publish = client.publish(
+                        message.topic,
+                        message.payload,
+                        qos=1,
+                        retain=message.retain,
+                        timeout=ACK_TIMEOUT,
+                    )
+                    flight.append((message, asyncio.ensure_future(publish), durable))
+                    self._in_flight += durable
+                if wake is None or wake.done():
+                    self._wake.clear()
+                    wake = asyncio.ensure_future(self._wake.wait())
+                waits = {wake, flight[0][1]} if flight else {wake}
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                while flight and flight[0][1].done():
+                    flight[0][1].result()  # a failed publish ends the connection (and stays owed)
+                    _, _, durable = flight.popleft()
+                    self._in_flight -= durable
+                    self.published += 1
         finally:
-            self._in_flight = 0
-            for task in tasks[acknowledged:]:
+            if wake is not None:
+                wake.cancel()
+            owed = [message for message, _, durable in flight if durable]
+            for _, task, _ in flight:
                 task.cancel()
                 task.add_done_callback(_retrieve)
-            if durable and acknowledged < len(batch):
-                self.outbox.give_back(batch[acknowledged:])
+            self._in_flight = 0
+            self.outbox.give_back(owed)
+
+    def _next(self) -> tuple[Message, bool] | None:
+        """The next message to send: this connection's own first, then the outbox's oldest."""
+        if self._urgent:
+            return self._urgent.pop(0), False
+        if self.outbox:
+            return self.outbox.take(1)[0], True
+        return None
 
     def _went_online(self) -> None:
         self.connects += 1
