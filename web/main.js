@@ -140,16 +140,19 @@ function startLive(doc, events) {
   });
   setInterval(render, 1000); // ages and staleness move with time
   watchFps(state, stream, () => panel.renderStatus(state));
-  loadInitial().finally(() => events.connect());
+  const ready = loadInitial();
   stream.start();
   render();
 
-  return { state, panel, stream, pictureRect };
+  return { state, panel, stream, pictureRect, ready };
 }
 
+// One events client for the whole page; each view subscribes to what it needs
+// and the stream opens once the view has loaded its first state (`ready`).
 function main() {
   const events = createEvents("api/events");
   const live = startLive(document, events);
+  live.ready.finally(() => events.connect());
   window.cameraUI = {
     get state() {
       return live.state;
