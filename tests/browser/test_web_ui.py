@@ -301,7 +301,15 @@ def test_uncertain_when_nothing_reaches_the_threshold(start_stack, new_page):
 def test_page_behind_basic_auth(start_stack, new_page):
     auth = ("viewer", "s3cret-pass")
     stack = start_stack("colors_rgb_int8", red_images(), auth=auth)
-    for path in ["/", "/main.js", "/overlay.js", "/api/status", "/api/events", "/mjpeg", "/ice-config"]:
+    for path in [
+        "/",
+        "/main.js",
+        "/overlay.js",
+        "/api/status",
+        "/api/events",
+        "/mjpeg",
+        "/ice-config",
+    ]:
         assert http_status(stack.url + path) == 401, path
     assert http_status(stack.url + "/healthz") == 200
 
