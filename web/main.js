@@ -84,6 +84,17 @@ function startLive(doc, events) {
     currentLabel: () => topLabel(state.result),
   });
 
+  function noteClock(offset) {
+    state.clockOffset = clockOffset(state.clockOffset, offset);
+  }
+
+  function snapshot() {
+    const link = $("snapshot-link");
+    saveSnapshot({ media: media(), connecting: state.mode === "connecting", view: view(), link }).catch((err) => {
+      state.why = panel.showWhy(`Snapshot failed: ${err.message}`);
+    });
+  }
+
   function onStatus(status) {
     state.status = status;
     render();
@@ -92,9 +103,7 @@ function startLive(doc, events) {
   function onResult(result) {
     state.result = result;
     state.resultArrivedAt = performance.now();
-    if (typeof result.received_at === "number") {
-      state.clockOffset = clockOffset(state.clockOffset, Date.now() / 1000 - result.received_at);
-    }
+    if (typeof result.received_at === "number") noteClock(Date.now() / 1000 - result.received_at);
     doc.body.dataset.resultCount = String(Number(doc.body.dataset.resultCount) + 1);
     speech.consider(topLabel(result));
     render();
@@ -105,7 +114,7 @@ function startLive(doc, events) {
       const response = await getJson("api/status");
       const date = Date.parse(response.headers.get("Date") ?? "");
       // The Date header is truncated to the second, so this is an upper bound.
-      if (!Number.isNaN(date)) state.clockOffset = clockOffset(state.clockOffset, Date.now() / 1000 - date / 1000);
+      if (!Number.isNaN(date)) noteClock(Date.now() / 1000 - date / 1000);
       onStatus(await response.json());
     } catch {
       // the events stream will bring the status
@@ -130,14 +139,10 @@ function startLive(doc, events) {
   new ResizeObserver(layout).observe(el.stage);
   el.video.addEventListener("resize", layout);
   el.video.addEventListener("loadedmetadata", layout);
-  matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`).addEventListener("change", layout, { once: true });
+  const dppx = matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
+  dppx.addEventListener("change", layout, { once: true });
   window.addEventListener("resize", layout);
-  $("snapshot").addEventListener("click", () => {
-    const options = { media: media(), connecting: state.mode === "connecting", view: view(), link: $("snapshot-link") };
-    saveSnapshot(options).catch((err) => {
-      state.why = panel.showWhy(`Snapshot failed: ${err.message}`);
-    });
-  });
+  $("snapshot").addEventListener("click", snapshot);
   setInterval(render, 1000); // ages and staleness move with time
   watchFps(state, stream, () => panel.renderStatus(state));
   const ready = loadInitial();
