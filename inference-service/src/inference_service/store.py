@@ -76,6 +76,7 @@ class ModelStore:
         self.model: Model | None = None
         self._load = load
         self._seen: str | None = None
+        self.loads = {"loaded": 0, "refused": 0}  # versions tried, for /metrics
 
     def current_target(self) -> str | None:
         """Where `current` points now, or None when there is no current version."""
@@ -91,10 +92,12 @@ class ModelStore:
         try:
             model = await asyncio.get_running_loop().run_in_executor(None, self._load, folder)
         except ModelError as error:
+            self.loads["refused"] += 1
             kept = self.model.summary if self.model else None
             log.error("Model in %s not loaded, keeping %s: %s", folder, kept, error)
             return
         self.model = model
+        self.loads["loaded"] += 1
         log.info(
             "Model %s version %s (%s, %s) in service from %s",
             model.meta.name,
