@@ -133,7 +133,9 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     # model-store for the two that use it), less what .dockerignore leaves out;
     # building in a copy leaves the checkout clean.
     workdir = tmp_path / "src"
+    sent = (ROOT / ".dockerignore").read_text().splitlines()
     for source, target in copied_folders(dockerfile):
+        assert f"!{source}/" in sent, f".dockerignore leaves {source}/ out of the build context"
         shutil.copytree(
             ROOT / source,
             workdir / target,
