@@ -15,7 +15,7 @@ from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
 from .sources import create_source, resolve_auto
-from .telemetry import TELEMETRY, Telemetry, telemetry_ctx
+from .telemetry import TELEMETRY, Telemetry, telemetry_ctx, telemetry_metrics
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,20 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
     )
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
+    app[metrics.METRICS] = metrics.create_registry(
+        *metrics.camera_metrics(
+            capture,
+            app[MJPEG],
+            app[INFERENCE],
+            lambda: camera_state(capture) == "running",
+            lambda: viewers(app),
+        )
+    )
     if settings.mqtt is not None:
         app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
         listeners.append(app[TELEMETRY].on_result)
+        for reading in telemetry_metrics(app[TELEMETRY]):
+            app[metrics.METRICS].register(reading)
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -106,7 +117,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/events", events_route)
     app.router.add_get("/api/status", status_route)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_route)
+    app.router.add_get("/metrics", metrics.route)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -283,24 +294,3 @@ async def healthz(request: web.Request) -> web.Response:
     if camera_state(request.app[CAPTURE]) == "running":
         return web.json_response({"status": "ok"})
     return web.json_response({"status": "unavailable"}, status=503)
-
-
-async def metrics_route(request: web.Request) -> web.Response:
-    app = request.app
-    capture, inference = app[CAPTURE], app[INFERENCE]
-    snapshot_ = metrics.Snapshot(
-        frames=capture.frames,
-        fps=capture.fps,
-        camera_up=camera_state(capture) == "running",
-        camera_reconnects=capture.reconnects,
-        mjpeg_encoded=app[MJPEG].encoded,
-        viewers=viewers(app),
-        inference_up=inference.state == "online",
-        inference_errors=inference.errors,
-        inference_reconnects=inference.reconnects,
-        latency=inference.latency,
-        mqtt=app[TELEMETRY].publisher.counters() if TELEMETRY in app else None,
-    )
-    return web.Response(
-        text=metrics.render(snapshot_), headers={"Content-Type": metrics.CONTENT_TYPE}
-    )

@@ -64,15 +64,6 @@ class Publisher:
     def queued(self) -> int:
         return len(self.outbox) + self._in_flight
 
-    def counters(self) -> dict[str, int]:
-        """For /metrics."""
-        return {
-            "up": int(self.state == "online"),
-            "published": self.published,
-            "dropped": self.outbox.dropped,
-            "queued": self.queued,
-        }
-
     def send(self, message: Message) -> None:
         """Queue MESSAGE for the broker; returns at once, whatever the broker does."""
         self.outbox.put(message)
