@@ -5,8 +5,11 @@ import datetime
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -26,6 +29,7 @@ from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
 from support.mosquitto import subscribe
 from support.services import Service, install_model
+from support.timing import scaled
 
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "model-fetcher/src/model_fetcher/demo_model"
 DEMO_LABELS = {"astronaut", "cat", "coffee", "rocket", "unknown"}
@@ -420,3 +424,26 @@ def test_a_bad_mqtt_url_stops_the_service_with_one_line(url):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("camera-service: MQTT_URL=")
     assert "hunter2" not in done.stderr
+
+
+def test_sigterm_with_a_silent_broker_still_exits_within_3_s(prefix, tmp_path):
+    """A broker that accepts the connection and never answers costs the shutdown nothing."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = {
+            "CAMERA_SOURCE": "demo",
+            "CAMERA_RESOLUTION": "320x240",
+            "INFERENCE_URL": "ws://127.0.0.1:9",
+            "MQTT_URL": f"mqtt://127.0.0.1:{silent.getsockname()[1]}",
+            "MQTT_TOPIC_PREFIX": prefix,
+        }
+        camera = Service("camera", "camera_service", env, tmp_path / "camera.log").start()
+        connection, _ = silent.accept()  # the camera's CONNECT waits for an answer
+        with connection:
+            started = time.monotonic()
+            camera.proc.send_signal(signal.SIGTERM)
+            camera.proc.wait(timeout=scaled(10))
+            took = time.monotonic() - started
+            assert took < 3.0, (took, camera.log())
+    assert camera.proc.returncode == 0, camera.log()

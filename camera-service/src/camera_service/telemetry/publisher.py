@@ -95,6 +95,8 @@ class Publisher:
     async def close(self, task: asyncio.Task) -> None:
         """Stop: `available: offline` if connected, a clean disconnect, then the task ends."""
         self._stopping.set()
+        if self.state != "online":  # connecting or waiting to retry: nothing to say goodbye on
+            task.cancel()
         try:
             await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT + 1.0)
         except TimeoutError:
