@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 STATUS_EVERY = 60.0  # seconds between status messages when nothing changes
 STATUS_CHECK = 1.0
+FIRST_SNAPSHOT = 5.0  # seconds after start, so a retained snapshot is soon current
 
 
 class Snapshot(Protocol):  # what this module needs of mjpeg.Jpeg
@@ -130,9 +131,11 @@ class Telemetry:
 
     async def _snapshots(self) -> None:
         interval = self.settings.snapshot_interval or None
+        wait = min(interval, FIRST_SNAPSHOT) if interval else None  # a fresh one soon after start
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._snapshot_wanted.wait(), interval)
+                await asyncio.wait_for(self._snapshot_wanted.wait(), wait)
+            wait = interval
             self._snapshot_wanted.clear()
             jpeg = await self._snapshot()
             if jpeg is not None:
