@@ -44,7 +44,7 @@ ORIENTATIONS = 9  # unsigned gradient orientation, 20 degrees each
 COLOR_THRESHOLD = 0.35
 GRADIENT_THRESHOLD = 0.4
 NEAR_FACTOR = 0.5  # `uncertain` skips frames nearer than half the thresholds
-MIN_GAP = 2.0  # seconds between samples kept by `change` / `uncertain`
+MIN_GAP = 1.0  # seconds between samples kept by `change` / `uncertain`
 FLIP_WINDOW = 2.0  # seconds: a label that flips back within this is surprising
 
 
