@@ -173,6 +173,12 @@ class FakeIngestion:
         self, category: str, name: str, data: bytes, headers: dict[str, str], boxes: list[dict]
     ) -> dict[str, Any]:
         digest = hashlib.sha256(data).hexdigest()
+        if not data.startswith((b"\xff\xd8\xff", b"\x89PNG")):
+            return {
+                "success": False,
+                "fileName": name,
+                "error": "Failed to process file: not an image",
+            }
         with self._lock:
             if headers.get("x-disallow-duplicates") and digest in self._hashes:
                 return {
