@@ -63,6 +63,7 @@ class Collector:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self.kept = 0
+        self._manual_seq = 0
         self.unmatched = 0
 
     # -- wiring ----------------------------------------------------------------
@@ -132,10 +133,12 @@ class Collector:
         """`POST /api/samples`: the current frame, labelled LABEL; None without a frame.
 
         The newest result goes with it only when it was computed on this very frame.
+        Two presses never keep the same frame twice: the second waits for a newer one.
         """
-        frame = self._capture.latest
+        frame = await self._frame_after(self._manual_seq)
         if frame is None:
             return None
+        self._manual_seq = frame.seq
         result = self.last_result
         if not (isinstance(result, dict) and (result.get("frame") or {}).get("seq") == frame.seq):
             result = None
@@ -144,6 +147,16 @@ class Collector:
             record = await asyncio.to_thread(self._store_manual, observation, label)
         self._announce(record)
         return record
+
+    async def _frame_after(self, seq: int) -> Frame | None:
+        deadline = time.monotonic() + FRAME_WAIT
+        while (frame := self._capture.latest) is None or frame.seq <= seq:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._capture.signal.wait(), remaining)
+        return frame
 
     def _store_manual(self, observation: Observation, label: str | None) -> dict:
         record = self.store.add(
