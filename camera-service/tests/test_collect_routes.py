@@ -1,4 +1,4 @@
-"""The samples' routes on a running camera-service: keep, list, label, box, delete, upload, export."""
+"""The samples routes on a running camera-service: keep, list, label, delete, upload, export."""
 
 import io
 import json
