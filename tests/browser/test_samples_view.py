@@ -1,0 +1,147 @@
+"""The Samples view in headless Chromium: keep frames, label with keys, draw a box, upload.
+
+camera-service and inference-service run as real processes (a FOMO model, so
+boxes can be drawn), uploads go to a fake ingestion API on loopback.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from support.fake_ingestion import FakeIngestion
+from support.services import FRAME_H, FRAME_W, REPO, SCREENSHOTS, red_images
+from support.timing import scaled
+
+STATES = "() => [...document.querySelectorAll('#samples-grid li')].map((li) => li.dataset.state)"
+
+
+def states(page) -> list[str]:
+    return page.evaluate(STATES)
+
+
+def until(page, expression: str, timeout: float = 20) -> None:
+    """Poll EXPRESSION in the page (every 100 ms, not on animation frames: the
+    Samples view may paint nothing for a while) until it is true."""
+    page.wait_for_function(expression, timeout=scaled(timeout) * 1000, polling=100)
+
+
+def wait_states(page, predicate: str, timeout: float = 20) -> None:
+    until(page, f"() => {{ const s = ({STATES})(); return {predicate}; }}", timeout)
+
+
+@pytest.fixture
+def fake():
+    with FakeIngestion() as server:
+        yield server
+
+
+def test_label_with_keys_draw_a_box_upload(start_stack, new_page, fake, tmp_path):
+    stack = start_stack(
+        "fomo_int8",
+        red_images(),
+        CAMERA_SOURCE="demo",  # noise makes every kept frame a different picture
+        SAMPLES_DIR=str(tmp_path / "samples"),
+        EI_API_KEY=fake.api_key,
+        EI_INGESTION_URL=fake.url,
+    )
+    page = new_page(viewport={"width": 1100, "height": 900})
+    page.goto(stack.url)
+    keep = page.locator("#keep-frame")
+    for _ in range(4):  # "Keep this frame" from the live view
+        keep.click()
+        until(page, "() => document.getElementById('keep-frame').textContent === 'Kept ✓'")
+        until(page, "() => !document.getElementById('keep-frame').disabled")
+
+    page.locator("#samples-open").click()
+    wait_states(page, "s.length === 4 && s.every((x) => x === 'unlabelled')")
+    chips = page.locator("#samples-chips .chip").all_inner_texts()
+    assert chips[:2] == ["1 ball", "2 cube"]  # the model's labels, numbered for the keys
+
+    for key in ("1", "2", "1"):  # label three samples with the keys; selection moves on
+        page.keyboard.press(key)
+    wait_states(page, "s.filter((x) => x === 'labelled').length === 3")
+    records = page.evaluate("() => window.samplesUI.records")
+    assert [r["label"] for r in records] == ["ball", "cube", "ball", None]
+
+    page.locator("#samples-grid li").nth(3).click()  # the fourth: draw a box on it
+    canvas = page.locator("#samples-editor-canvas")
+    canvas.wait_for(state="visible")
+    until(page, "() => document.getElementById('samples-editor-img').naturalWidth > 0")
+    area = canvas.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.25, area["y"] + area["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.5, area["y"] + area["height"] * 0.6, steps=5)
+    page.mouse.up()
+    wait_states(page, "s.filter((x) => x === 'labelled').length === 4")
+    boxed = page.evaluate("() => window.samplesUI.records[3]")
+    [box] = boxed["boxes"]
+    assert box["label"] == "ball"  # the label last chosen
+    assert box["x"] == pytest.approx(FRAME_W * 0.25, abs=3)
+    assert box["y"] == pytest.approx(FRAME_H * 0.25, abs=3)
+    assert box["width"] == pytest.approx(FRAME_W * 0.25, abs=3)
+    assert box["height"] == pytest.approx(FRAME_H * 0.35, abs=3)
+
+    page.locator("#samples-upload").click()
+    wait_states(page, "s.length === 4 && s.every((x) => x === 'uploaded')", 30)
+    until(
+        page,
+        "() => document.getElementById('samples-upload-text').textContent === 'Uploaded 4 of 4'",
+    )
+    sent = {s.file_name: s for s in fake.samples}
+    assert sorted(s.label for s in sent.values() if s.label) == ["ball", "ball", "cube"]
+    assert sent[f"{boxed['id']}.jpg"].bounding_boxes == boxed["boxes"]
+    _screenshot(page)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    page.locator("#samples-close").click()
+    page.locator("#stage").wait_for(state="visible")
+    assert page.errors == []
+
+
+def _screenshot(page) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "samples.png"))
+
+
+def test_a_wrong_key_shows_one_clear_message(start_stack, new_page, tmp_path):
+    with FakeIngestion() as fake:
+        stack = start_stack(
+            "colors_rgb_int8",
+            red_images(),
+            SAMPLES_DIR=str(tmp_path / "samples"),
+            EI_API_KEY="ei_not_the_projects_key",
+            EI_INGESTION_URL=fake.url,
+        )
+        page = new_page()
+        page.goto(f"{stack.url}/#samples")
+        page.locator("#samples").wait_for(state="visible")
+        page.evaluate("() => fetch('api/samples', {method: 'POST'})")  # the view hears of it
+        wait_states(page, "s.length === 1")
+        page.keyboard.press("1")
+        wait_states(page, "s[0] === 'labelled'")
+        page.locator("#samples-upload").click()
+        warning = page.locator("#samples-warning")
+        warning.wait_for(state="visible")
+        until(
+            page,
+            "() => document.getElementById('samples-warning').textContent.includes('EI_API_KEY')",
+        )
+        assert "refused the API key" in warning.inner_text()
+        assert len(fake.requests) == 1
+    assert page.errors == []
+
+
+def test_the_views_pure_core():
+    """The DOM-free part (labels, keys, drag to box, progress text) under node --test."""
+    done = subprocess.run(
+        ["node", "--test", str(Path(REPO) / "tests" / "web")],
+        capture_output=True,
+        text=True,
+        timeout=scaled(60),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
