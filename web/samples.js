@@ -20,6 +20,7 @@ import {
 } from "./samples-core.js";
 
 const TYPED_KEY = "samples.typedLabels";
+const SHOWN = 300; // newest samples in the grid; filter to reach others
 
 const view = {
   records: [],
@@ -159,7 +160,7 @@ function connect() {
 async function refresh() {
   try {
     const [records, status] = await Promise.all([
-      api("GET", `api/samples${filterQuery(view.filter)}`),
+      api("GET", `api/samples${filterQuery(view.filter, SHOWN)}`),
       api("GET", "api/status"),
     ]);
     view.records = records;

@@ -53,6 +53,7 @@ async def test_keep_list_label_and_delete(settings, tmp_path, http):
         assert [r["id"] for r in await listed(http, server)] == [second["id"], first["id"]]
         assert [r["id"] for r in await listed(http, server, "?label=cat")] == [second["id"]]
         assert [r["id"] for r in await listed(http, server, "?unlabelled=1")] == [first["id"]]
+        assert [r["id"] for r in await listed(http, server, "?limit=1")] == [second["id"]]
 
         async with http.get(server.make_url(f"/api/samples/{first['id']}.jpg")) as response:
             assert response.status == 200 and response.content_type == "image/jpeg"
@@ -123,6 +124,8 @@ async def test_bad_input_gets_a_4xx_that_says_what_is_wrong(settings, tmp_path, 
             assert response.status == 400 and "unknown field" in (await response.json())["error"]
         async with http.get(server.make_url("/api/samples?unlabelled=maybe")) as response:
             assert response.status == 400 and "unlabelled" in (await response.json())["error"]
+        async with http.get(server.make_url("/api/samples?limit=0")) as response:
+            assert response.status == 400 and "limit" in (await response.json())["error"]
         async with http.get(server.make_url("/api/samples/nope.jpg")) as response:
             assert response.status == 404
         async with http.post(server.make_url("/api/samples/upload")) as response:

@@ -14,6 +14,7 @@ from support.fake_ingestion import FakeIngestion
 from support.services import FRAME_H, FRAME_W, REPO, SCREENSHOTS, red_images
 from support.timing import scaled
 
+DEMO_MODEL = REPO / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 STATES = "() => [...document.querySelectorAll('#samples-grid li')].map((li) => li.dataset.state)"
 
 
@@ -102,10 +103,43 @@ def test_label_with_keys_draw_a_box_upload(start_stack, new_page, fake, tmp_path
     assert page.errors == []
 
 
-def _screenshot(page) -> None:
+def _screenshot(page, name: str = "samples_detection") -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.evaluate("() => window.scrollTo(0, 0)")
-    page.screenshot(path=str(SCREENSHOTS / "samples.png"))
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_change_collects_the_demo_scenes_and_the_filters_work(start_stack, new_page, tmp_path):
+    """COLLECT=change on the demo camera: each new photo becomes a sample by itself."""
+    stack = start_stack(
+        DEMO_MODEL,
+        red_images(),
+        CAMERA_SOURCE="demo",
+        COLLECT="change",
+        SAMPLES_DIR=str(tmp_path / "samples"),
+    )
+    page = new_page(viewport={"width": 1100, "height": 760})
+    page.goto(f"{stack.url}/#samples")
+    wait_states(page, "s.length >= 5", 40)  # the four photos, and the first again
+    records = page.evaluate("() => window.samplesUI.records")
+    assert {r["reason"] for r in records} == {"change"}
+    assert all(r["result"]["model"]["name"] == "demo" for r in records)
+    chips = page.locator("#samples-chips .chip").all_inner_texts()
+    assert chips[:4] == ["1 astronaut", "2 cat", "3 coffee", "4 rocket"]
+    # Label the newest two with the keys: what the model said, or "unknown" (key 5).
+    keys = {chip.split(" ", 1)[1]: chip.split(" ", 1)[0] for chip in chips}
+    for record in records[:2]:
+        top = record["result"]["top"]
+        page.keyboard.press(keys[top["label"] if top else "unknown"])
+    wait_states(page, "s.filter((x) => x === 'labelled').length === 2")
+    page.locator("#samples-filter").select_option("unlabelled")
+    until(page, "() => window.samplesUI.records.every((r) => !r.label)")
+    assert len(page.evaluate("() => window.samplesUI.records")) == len(states(page)) >= 3
+    page.locator("#samples-filter").select_option("")
+    wait_states(page, "s.filter((x) => x === 'labelled').length === 2")
+    page.locator("#samples-grid li").nth(2).click()
+    _screenshot(page, "samples")
+    assert page.errors == []
 
 
 def test_a_wrong_key_shows_one_clear_message(start_stack, new_page, tmp_path):

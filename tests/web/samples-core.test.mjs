@@ -73,6 +73,7 @@ test("filters become queries", () => {
   assert.equal(filterQuery(""), "");
   assert.equal(filterQuery("unlabelled"), "?unlabelled=1");
   assert.equal(filterQuery("label:door open"), "?label=door%20open");
+  assert.equal(filterQuery("unlabelled", 300), "?unlabelled=1&limit=300");
 });
 
 test("upload progress reads as a sentence", () => {

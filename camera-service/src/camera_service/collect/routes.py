@@ -70,10 +70,15 @@ async def list_samples(request: web.Request) -> web.Response:
     unlabelled_raw = query.get("unlabelled", "0")
     if unlabelled_raw not in ("0", "1", "true", "false"):
         raise SampleError(f"unlabelled={unlabelled_raw[:20]!r}: expected 1 or 0")
+    limit_raw = query.get("limit", "")
+    if limit_raw and not (limit_raw.isdigit() and int(limit_raw) > 0):
+        raise SampleError(f"limit={limit_raw[:20]!r}: expected a whole number of at least 1")
     label = query.get("label") or None
     records = request.app[COLLECTOR].store.records(
         label=label, unlabelled=unlabelled_raw in ("1", "true")
     )
+    if limit_raw:
+        records = records[: int(limit_raw)]
     return web.json_response(records, headers={"Cache-Control": "no-store"})
 
 
@@ -125,7 +130,7 @@ async def delete_sample(request: web.Request) -> web.Response:
 
 @translate
 async def upload(request: web.Request) -> web.Response:
-    queued = await asyncio.to_thread(request.app[COLLECTOR].uploader.enqueue_labelled)
+    queued = request.app[COLLECTOR].uploader.enqueue_labelled()  # in memory, on the loop
     return web.json_response({"queued": queued}, status=202)
 
 

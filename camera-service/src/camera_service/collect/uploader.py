@@ -103,7 +103,10 @@ class Uploader:
         }
 
     def enqueue_labelled(self) -> int:
-        """Queue every labelled sample not uploaded nor queued yet; returns how many."""
+        """Queue every labelled sample not uploaded nor queued yet; returns how many.
+
+        Runs on the event loop (it wakes the worker); the queue file is small.
+        """
         if not self.configured:
             raise SampleError(
                 "uploads need EI_API_KEY: set it to the project's API key from Edge Impulse "
