@@ -1,11 +1,13 @@
 // The Samples view: the frames camera-service kept, labelled here and uploaded to
-// Edge Impulse. Its own module, no build step; it mounts itself into the page
-// (a "Samples" button in the top bar, "Keep this frame" beside the live
-// controls) and talks only to /api/samples*, /api/status and /api/events.
+// Edge Impulse. `startSamples(doc, events)` wires the markup of `<main id="samples">`
+// (index.html), the "Keep this frame" button of the live view and the shared
+// events client (`sample`, `upload`, `status`); main.js shows it for `#samples`.
+// Its pure part (labels, keys, drag to box, progress text) is samples-core.js.
 //
 // Keys in the view: 1-9 label the selected sample (and pick the box label),
 // arrows move the selection, Delete removes it. Touch: tap a card, tap a label.
 
+import { errorText } from "./http.js";
 import {
   boxToScreen,
   cleanLabel,
@@ -22,492 +24,413 @@ import {
 const TYPED_KEY = "samples.typedLabels";
 const SHOWN = 300; // newest samples in the grid; filter to reach others
 
-const view = {
-  records: [],
-  selected: -1,
-  filter: "",
-  status: null, // /api/status
-  typed: loadTyped(),
-  boxLabel: null,
-  events: null,
-  open: false,
-};
-window.samplesUI = view; // read by the browser tests
+export function startSamples(doc, events, storage = localStorage) {
+  const $ = (id) => doc.getElementById(id);
+  const view = {
+    records: [],
+    selected: -1,
+    filter: "",
+    status: null, // the latest /api/status
+    typed: loadTyped(storage),
+    boxLabel: null,
+    open: false,
+  };
 
-const $ = (id) => document.getElementById(id);
+  // ------------------------------------------------------------------ HTTP
 
-// ------------------------------------------------------------------ HTTP
-
-async function api(method, url, body) {
-  const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+  async function api(method, url, body) {
+    const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, init);
+    const text = await response.text();
+    if (!response.ok) throw new Error(errorText(text) || `${method} ${url}: HTTP ${response.status}`);
+    return text ? JSON.parse(text) : null;
   }
-  const response = await fetch(url, init);
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!response.ok) throw new Error(data?.error || `${method} ${url}: HTTP ${response.status}`);
-  return data;
-}
 
-// ------------------------------------------------------------------ mounting
+  // ------------------------------------------------------------------ wiring
 
-function mount() {
-  const topbar = document.querySelector(".topbar");
-  const open = button("samples-open", "Samples", "Label the frames the camera kept");
-  open.classList.add("badge-button");
-  open.addEventListener("click", () => show(!view.open));
-  topbar?.appendChild(open);
-
-  const controls = document.querySelector(".controls");
-  const keep = button("keep-frame", "Keep this frame", "Add the current frame to the samples");
-  keep.addEventListener("click", keepFrame);
-  controls?.appendChild(keep);
-
-  document.body.appendChild(buildView());
-  document.addEventListener("keydown", onKey);
-  window.addEventListener("hashchange", () => show(location.hash === "#samples"));
-  if (location.hash === "#samples") show(true);
-}
-
-function button(id, text, title) {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.id = id;
-  b.textContent = text;
-  b.title = title;
-  return b;
-}
-
-function buildView() {
-  const section = document.createElement("section");
-  section.id = "samples";
-  section.className = "samples";
-  section.hidden = true;
-  section.setAttribute("aria-label", "Samples");
-  section.innerHTML = `
-    <div class="samples-bar">
-      <h2>Samples <span id="samples-count" class="muted"></span></h2>
-      <label>Show
-        <select id="samples-filter"><option value="">all</option><option value="unlabelled">unlabelled</option></select>
-      </label>
-      <button id="samples-upload" type="button">Upload labelled</button>
-      <a id="samples-export" href="api/samples/export.zip" download>Export zip</a>
-      <button id="samples-close" type="button">Back to live</button>
-    </div>
-    <div class="samples-progress">
-      <progress id="samples-progress" max="1" value="0" hidden></progress>
-      <span id="samples-upload-text" role="status"></span>
-    </div>
-    <p id="samples-warning" class="samples-warning" role="alert" hidden></p>
-    <div class="samples-labels" aria-label="Labels (keys 1-9)">
-      <span id="samples-chips" class="chips"></span>
-      <form id="samples-new-label" class="new-label">
-        <input id="samples-label-input" type="text" maxlength="100" placeholder="new label" aria-label="New label">
-        <button type="submit">Add</button>
-      </form>
-    </div>
-    <div id="samples-editor" class="samples-editor" hidden>
-      <div class="editor-picture">
-        <img id="samples-editor-img" alt="Selected sample">
-        <canvas id="samples-editor-canvas" aria-label="Drag to draw a box"></canvas>
-      </div>
-      <ul id="samples-editor-boxes" class="editor-boxes"></ul>
-      <p class="muted">Drag on the picture to draw a box with the highlighted label.</p>
-    </div>
-    <ol id="samples-grid" class="samples-grid"></ol>`;
-  section.querySelector("#samples-close").addEventListener("click", () => show(false));
-  section.querySelector("#samples-filter").addEventListener("change", (e) => {
+  $("keep-frame").addEventListener("click", keepFrame);
+  $("samples-filter").addEventListener("change", (e) => {
     view.filter = e.target.value;
     refresh();
   });
-  section.querySelector("#samples-upload").addEventListener("click", upload);
-  section.querySelector("#samples-new-label").addEventListener("submit", (e) => {
+  $("samples-upload").addEventListener("click", upload);
+  $("samples-new-label").addEventListener("submit", (e) => {
     e.preventDefault();
     addTyped($("samples-label-input").value);
   });
-  setUpDrawing(section.querySelector("#samples-editor-canvas"));
-  return section;
-}
+  setUpDrawing($("samples-editor-canvas"));
+  doc.addEventListener("keydown", onKey);
+  events
+    .on("status", onStatus)
+    .on("upload", onUpload)
+    .on("sample", () => view.open && refresh());
 
-function show(open) {
-  view.open = open;
-  document.body.dataset.view = open ? "samples" : "live";
-  $("samples").hidden = !open;
-  if (open) {
-    if (location.hash !== "#samples") history.replaceState(null, "", "#samples");
-    connect();
-    refresh();
-  } else {
-    if (location.hash === "#samples") history.replaceState(null, "", location.pathname + location.search);
-    view.events?.close();
-    view.events = null;
+  function show(open) {
+    view.open = open;
+    doc.body.dataset.view = open ? "samples" : "live";
+    $("samples").hidden = !open;
+    if (open) refresh();
   }
-}
 
-// ------------------------------------------------------------------ data
+  // ------------------------------------------------------------------ data
 
-function connect() {
-  if (view.events) return;
-  const source = new EventSource("api/events");
-  source.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
-  source.addEventListener("upload", (e) => onUpload(JSON.parse(e.data)));
-  source.addEventListener("sample", () => refresh());
-  view.events = source;
-}
+  async function refresh() {
+    try {
+      const [records, status] = await Promise.all([
+        api("GET", `api/samples${filterQuery(view.filter, SHOWN)}`),
+        api("GET", "api/status"),
+      ]);
+      view.records = records;
+      view.selected = Math.min(Math.max(view.selected, records.length ? 0 : -1), records.length - 1);
+      onStatus(status);
+      render();
+    } catch (error) {
+      warn(error.message);
+    }
+  }
 
-async function refresh() {
-  try {
-    const [records, status] = await Promise.all([
-      api("GET", `api/samples${filterQuery(view.filter, SHOWN)}`),
-      api("GET", "api/status"),
-    ]);
-    view.records = records;
-    view.selected = Math.min(Math.max(view.selected, records.length ? 0 : -1), records.length - 1);
-    onStatus(status);
+  function onStatus(status) {
+    view.status = status;
+    if (!view.open) return;
+    renderProgress(status.collect?.upload);
+    const warning = status.collect?.warning;
+    if (warning) warn(warning);
+    else if (!status.collect?.upload?.error) warn(null);
+  }
+
+  function onUpload(event) {
+    if (view.status?.collect) view.status.collect.upload = event;
+    renderProgress(event);
+    if (event.event === "uploaded" || event.event === "failed" || event.event === "error") {
+      const record = view.records.find((r) => r.id === event.id);
+      if (record) refresh();
+    }
+  }
+
+  function modelLabels() {
+    return view.status?.inference?.model?.labels ?? [];
+  }
+
+  function isDetection() {
+    return view.status?.inference?.model?.model_type === "constrained_object_detection";
+  }
+
+  function labels() {
+    const fromSamples = view.records.flatMap((r) => [r.label, ...(r.boxes ?? []).map((b) => b.label)]);
+    return labelChoices(modelLabels(), view.typed, [...(view.status?.collect?.labels ?? []), ...fromSamples]);
+  }
+
+  function loadTyped(storage) {
+    try {
+      const typed = JSON.parse(storage.getItem(TYPED_KEY) || "[]");
+      return Array.isArray(typed) ? typed.filter((t) => cleanLabel(t)) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  function addTyped(text) {
+    const label = cleanLabel(text);
+    if (!label) {
+      warn("A label is 1 to 100 printable characters.");
+      return;
+    }
+    if (!view.typed.includes(label)) view.typed.push(label);
+    try {
+      storage.setItem(TYPED_KEY, JSON.stringify(view.typed));
+    } catch {
+      /* private mode: the label lasts this visit */
+    }
+    $("samples-label-input").value = "";
+    view.boxLabel = label;
+    renderChips();
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  async function keepFrame() {
+    const keep = $("keep-frame");
+    keep.disabled = true;
+    try {
+      await api("POST", "api/samples");
+      keep.textContent = "Kept ✓";
+      if (view.open) refresh();
+    } catch (error) {
+      keep.textContent = `Not kept: ${error.message}`;
+    } finally {
+      setTimeout(() => {
+        keep.textContent = "Keep this frame";
+        keep.disabled = false;
+      }, 1200);
+    }
+  }
+
+  async function setLabel(index, label) {
+    const record = view.records[index];
+    if (!record || !label) return;
+    view.boxLabel = label;
+    // Move on at once, so fast typing labels one sample per key, not one sample thrice.
+    view.selected = moveSelection(index, 1, view.records.length);
     render();
-  } catch (error) {
-    warn(error.message);
+    try {
+      const updated = await api("PATCH", `api/samples/${record.id}`, { label });
+      const now = view.records.findIndex((r) => r.id === record.id);
+      if (now >= 0) view.records[now] = updated;
+      render();
+    } catch (error) {
+      warn(error.message);
+    }
   }
-}
 
-function onStatus(status) {
-  view.status = status;
-  renderProgress(status.collect?.upload);
-  const warning = status.collect?.warning;
-  if (warning) warn(warning);
-  else if (!status.collect?.upload?.error) warn(null);
-}
-
-function onUpload(event) {
-  if (view.status?.collect) view.status.collect.upload = event;
-  renderProgress(event);
-  if (event.event === "uploaded" || event.event === "failed" || event.event === "error") {
-    const record = view.records.find((r) => r.id === event.id);
-    if (record) refresh();
+  async function setBoxes(record, boxes) {
+    try {
+      const updated = await api("PATCH", `api/samples/${record.id}`, { boxes });
+      const index = view.records.findIndex((r) => r.id === record.id);
+      if (index >= 0) view.records[index] = updated;
+      render();
+    } catch (error) {
+      warn(error.message);
+    }
   }
-}
 
-function modelLabels() {
-  return view.status?.inference?.model?.labels ?? [];
-}
-
-function isDetection() {
-  return view.status?.inference?.model?.model_type === "constrained_object_detection";
-}
-
-function labels() {
-  const fromSamples = view.records.flatMap((r) => [r.label, ...(r.boxes ?? []).map((b) => b.label)]);
-  return labelChoices(modelLabels(), view.typed, [...(view.status?.collect?.labels ?? []), ...fromSamples]);
-}
-
-function loadTyped() {
-  try {
-    const typed = JSON.parse(localStorage.getItem(TYPED_KEY) || "[]");
-    return Array.isArray(typed) ? typed.filter((t) => cleanLabel(t)) : [];
-  } catch {
-    return [];
+  async function remove(index) {
+    const record = view.records[index];
+    if (!record) return;
+    try {
+      await api("DELETE", `api/samples/${record.id}`);
+      view.records.splice(index, 1);
+      view.selected = moveSelection(index, 0, view.records.length);
+      render();
+    } catch (error) {
+      warn(error.message);
+    }
   }
-}
 
-function addTyped(text) {
-  const label = cleanLabel(text);
-  if (!label) {
-    warn("A label is 1 to 100 printable characters.");
-    return;
+  async function upload() {
+    try {
+      const answer = await api("POST", "api/samples/upload");
+      $("samples-upload-text").textContent = answer.queued
+        ? `Uploading ${answer.queued}…`
+        : "Nothing new to upload: label some samples first.";
+    } catch (error) {
+      warn(error.message);
+    }
   }
-  if (!view.typed.includes(label)) view.typed.push(label);
-  try {
-    localStorage.setItem(TYPED_KEY, JSON.stringify(view.typed));
-  } catch {
-    /* private mode: the label lasts this visit */
+
+  function onKey(event) {
+    if (!view.open || event.target.closest?.("input, select, textarea")) return;
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    const label = labelForKey(event.key, labels());
+    if (label) {
+      event.preventDefault();
+      setLabel(view.selected, label);
+    } else if (event.key === "ArrowRight" || event.key === "ArrowDown") {
+      select(moveSelection(view.selected, 1, view.records.length));
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
+      select(moveSelection(view.selected, -1, view.records.length));
+    } else if (event.key === "Delete" || event.key === "Backspace") {
+      event.preventDefault();
+      remove(view.selected);
+    }
   }
-  $("samples-label-input").value = "";
-  view.boxLabel = label;
-  renderChips();
-}
 
-// ------------------------------------------------------------------ actions
-
-async function keepFrame() {
-  const keep = $("keep-frame");
-  keep.disabled = true;
-  try {
-    await api("POST", "api/samples");
-    keep.textContent = "Kept ✓";
-    if (view.open) refresh();
-  } catch (error) {
-    keep.textContent = `Not kept: ${error.message}`;
-  } finally {
-    setTimeout(() => {
-      keep.textContent = "Keep this frame";
-      keep.disabled = false;
-    }, 1200);
-  }
-}
-
-async function setLabel(index, label) {
-  const record = view.records[index];
-  if (!record || !label) return;
-  view.boxLabel = label;
-  // Move on at once, so fast typing labels one sample per key, not one sample thrice.
-  view.selected = moveSelection(index, 1, view.records.length);
-  render();
-  try {
-    const updated = await api("PATCH", `api/samples/${record.id}`, { label });
-    const now = view.records.findIndex((r) => r.id === record.id);
-    if (now >= 0) view.records[now] = updated;
+  function select(index) {
+    view.selected = index;
     render();
-  } catch (error) {
-    warn(error.message);
+    doc.querySelector(`#samples-grid li[data-index="${index}"]`)?.scrollIntoView({ block: "nearest" });
   }
-}
 
-async function setBoxes(record, boxes) {
-  try {
-    const updated = await api("PATCH", `api/samples/${record.id}`, { boxes });
-    const index = view.records.findIndex((r) => r.id === record.id);
-    if (index >= 0) view.records[index] = updated;
-    render();
-  } catch (error) {
-    warn(error.message);
+  // ------------------------------------------------------------------ drawing boxes
+
+  function setUpDrawing(canvas) {
+    let start = null;
+    const point = (e) => {
+      const rect = canvas.getBoundingClientRect();
+      return { x: e.clientX - rect.left, y: e.clientY - rect.top };
+    };
+    canvas.addEventListener("pointerdown", (e) => {
+      start = point(e);
+      canvas.setPointerCapture(e.pointerId);
+    });
+    canvas.addEventListener("pointermove", (e) => {
+      if (start) drawEditor(start, point(e));
+    });
+    canvas.addEventListener("pointerup", (e) => {
+      if (!start) return;
+      const record = view.records[view.selected];
+      const label = view.boxLabel || labels()[0];
+      const box = record && label ? dragToBox(start, point(e), shownSize(), naturalSize(record), label) : null;
+      start = null;
+      if (box) setBoxes(record, [...(record.boxes ?? []), box]);
+      else drawEditor();
+    });
   }
-}
 
-async function remove(index) {
-  const record = view.records[index];
-  if (!record) return;
-  try {
-    await api("DELETE", `api/samples/${record.id}`);
-    view.records.splice(index, 1);
-    view.selected = moveSelection(index, 0, view.records.length);
-    render();
-  } catch (error) {
-    warn(error.message);
+  function shownSize() {
+    const img = $("samples-editor-img");
+    return { width: img.clientWidth || 1, height: img.clientHeight || 1 };
   }
-}
 
-async function upload() {
-  try {
-    const answer = await api("POST", "api/samples/upload");
-    $("samples-upload-text").textContent = answer.queued
-      ? `Uploading ${answer.queued}…`
-      : "Nothing new to upload: label some samples first.";
-  } catch (error) {
-    warn(error.message);
+  function naturalSize(record) {
+    const img = $("samples-editor-img");
+    return { width: record.width || img.naturalWidth || 1, height: record.height || img.naturalHeight || 1 };
   }
-}
 
-function onKey(event) {
-  if (!view.open || event.target.closest?.("input, select, textarea")) return;
-  if (event.altKey || event.ctrlKey || event.metaKey) return;
-  const label = labelForKey(event.key, labels());
-  if (label) {
-    event.preventDefault();
-    setLabel(view.selected, label);
-  } else if (event.key === "ArrowRight" || event.key === "ArrowDown") {
-    select(moveSelection(view.selected, 1, view.records.length));
-  } else if (event.key === "ArrowLeft" || event.key === "ArrowUp") {
-    select(moveSelection(view.selected, -1, view.records.length));
-  } else if (event.key === "Delete" || event.key === "Backspace") {
-    event.preventDefault();
-    remove(view.selected);
-  }
-}
-
-function select(index) {
-  view.selected = index;
-  render();
-  document.querySelector(`#samples-grid li[data-index="${index}"]`)?.scrollIntoView({ block: "nearest" });
-}
-
-// ------------------------------------------------------------------ drawing boxes
-
-function setUpDrawing(canvas) {
-  let start = null;
-  const point = (e) => {
-    const rect = canvas.getBoundingClientRect();
-    return { x: e.clientX - rect.left, y: e.clientY - rect.top };
-  };
-  canvas.addEventListener("pointerdown", (e) => {
-    start = point(e);
-    canvas.setPointerCapture(e.pointerId);
-  });
-  canvas.addEventListener("pointermove", (e) => {
-    if (start) drawEditor(start, point(e));
-  });
-  canvas.addEventListener("pointerup", (e) => {
-    if (!start) return;
+  function drawEditor(from, to) {
+    const canvas = $("samples-editor-canvas");
     const record = view.records[view.selected];
-    const label = view.boxLabel || labels()[0];
-    const box = record && label ? dragToBox(start, point(e), shownSize(), naturalSize(record), label) : null;
-    start = null;
-    if (box) setBoxes(record, [...(record.boxes ?? []), box]);
-    else drawEditor();
-  });
-}
-
-function shownSize() {
-  const img = $("samples-editor-img");
-  return { width: img.clientWidth || 1, height: img.clientHeight || 1 };
-}
-
-function naturalSize(record) {
-  const img = $("samples-editor-img");
-  return { width: record.width || img.naturalWidth || 1, height: record.height || img.naturalHeight || 1 };
-}
-
-function drawEditor(from, to) {
-  const canvas = $("samples-editor-canvas");
-  const record = view.records[view.selected];
-  const shown = shownSize();
-  const ratio = window.devicePixelRatio || 1;
-  canvas.width = Math.round(shown.width * ratio);
-  canvas.height = Math.round(shown.height * ratio);
-  canvas.style.width = `${shown.width}px`;
-  canvas.style.height = `${shown.height}px`;
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, shown.width, shown.height);
-  ctx.lineWidth = 2;
-  ctx.font = "14px system-ui, sans-serif";
-  for (const box of record?.boxes ?? []) {
-    const r = boxToScreen(box, shown, naturalSize(record));
-    ctx.strokeStyle = "#3ddc84";
-    ctx.strokeRect(r.x, r.y, r.width, r.height);
-    ctx.fillStyle = "#3ddc84";
-    ctx.fillText(box.label, r.x + 3, Math.max(14, r.y - 4));
+    const shown = shownSize();
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(shown.width * ratio);
+    canvas.height = Math.round(shown.height * ratio);
+    canvas.style.width = `${shown.width}px`;
+    canvas.style.height = `${shown.height}px`;
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, shown.width, shown.height);
+    ctx.lineWidth = 2;
+    ctx.font = "14px system-ui, sans-serif";
+    for (const box of record?.boxes ?? []) {
+      const r = boxToScreen(box, shown, naturalSize(record));
+      ctx.strokeStyle = "#3ddc84";
+      ctx.strokeRect(r.x, r.y, r.width, r.height);
+      ctx.fillStyle = "#3ddc84";
+      ctx.fillText(box.label, r.x + 3, Math.max(14, r.y - 4));
+    }
+    if (from && to) {
+      ctx.strokeStyle = "#ffb020";
+      ctx.setLineDash([6, 4]);
+      ctx.strokeRect(from.x, from.y, to.x - from.x, to.y - from.y);
+      ctx.setLineDash([]);
+    }
   }
-  if (from && to) {
-    ctx.strokeStyle = "#ffb020";
-    ctx.setLineDash([6, 4]);
-    ctx.strokeRect(from.x, from.y, to.x - from.x, to.y - from.y);
-    ctx.setLineDash([]);
+
+  // ------------------------------------------------------------------ rendering
+
+  function render() {
+    const total = view.status?.collect?.samples;
+    $("samples-count").textContent = total == null ? "" : `${view.records.length} shown, ${total} kept`;
+    renderFilter();
+    renderChips();
+    renderGrid();
+    renderEditor();
   }
-}
 
-// ------------------------------------------------------------------ rendering
-
-function render() {
-  const total = view.status?.collect?.samples;
-  $("samples-count").textContent = total == null ? "" : `${view.records.length} shown, ${total} kept`;
-  renderFilter();
-  renderChips();
-  renderGrid();
-  renderEditor();
-}
-
-function renderFilter() {
-  const select = $("samples-filter");
-  const wanted = ["", "unlabelled", ...labels().map((l) => `label:${l}`)];
-  const have = [...select.options].map((o) => o.value);
-  if (wanted.join("\n") === have.join("\n")) return;
-  select.replaceChildren(
-    ...wanted.map((value) => {
-      const option = document.createElement("option");
-      option.value = value;
-      option.textContent = value === "" ? "all" : value === "unlabelled" ? "unlabelled" : value.slice(6);
-      return option;
-    }),
-  );
-  select.value = wanted.includes(view.filter) ? view.filter : "";
-}
-
-function renderChips() {
-  const chips = $("samples-chips");
-  chips.replaceChildren(
-    ...labels().map((label, i) => {
-      const chip = document.createElement("button");
-      chip.type = "button";
-      chip.className = "chip";
-      chip.dataset.label = label;
-      chip.setAttribute("aria-pressed", String(label === view.boxLabel));
-      chip.textContent = i < 9 ? `${i + 1} ${label}` : label;
-      chip.addEventListener("click", () => setLabel(view.selected, label));
-      return chip;
-    }),
-  );
-}
-
-function renderGrid() {
-  const grid = $("samples-grid");
-  grid.replaceChildren(
-    ...view.records.map((record, index) => {
-      const item = document.createElement("li");
-      const state = sampleState(record);
-      item.className = `sample ${state}`;
-      item.dataset.index = String(index);
-      item.dataset.id = record.id;
-      item.dataset.state = state;
-      item.setAttribute("aria-selected", String(index === view.selected));
-      item.tabIndex = 0;
-      const img = document.createElement("img");
-      img.src = `api/samples/${record.id}.jpg`;
-      img.alt = record.label ? `Sample labelled ${record.label}` : "Unlabelled sample";
-      img.loading = "lazy";
-      const caption = document.createElement("p");
-      const boxes = record.boxes?.length ? ` · ${record.boxes.length} box${record.boxes.length > 1 ? "es" : ""}` : "";
-      caption.innerHTML = `<strong></strong><span class="muted"></span><span class="state"></span>`;
-      caption.querySelector("strong").textContent = record.label || "—";
-      caption.querySelector(".muted").textContent = ` ${record.reason}${boxes}`;
-      caption.querySelector(".state").textContent = state;
-      if (record.upload_error) caption.title = record.upload_error;
-      const del = document.createElement("button");
-      del.type = "button";
-      del.className = "delete";
-      del.title = "Delete this sample";
-      del.setAttribute("aria-label", "Delete this sample");
-      del.textContent = "×";
-      del.addEventListener("click", (e) => {
-        e.stopPropagation();
-        remove(index);
-      });
-      item.append(img, caption, del);
-      item.addEventListener("click", () => select(index));
-      return item;
-    }),
-  );
-}
-
-function renderEditor() {
-  const editor = $("samples-editor");
-  const record = view.records[view.selected];
-  editor.hidden = !(record && isDetection());
-  if (editor.hidden) return;
-  const img = $("samples-editor-img");
-  const src = `api/samples/${record.id}.jpg`;
-  if (!img.src.endsWith(src)) {
-    img.onload = () => drawEditor();
-    img.src = src;
-  } else {
-    drawEditor();
+  function renderFilter() {
+    const select = $("samples-filter");
+    const wanted = ["", "unlabelled", ...labels().map((l) => `label:${l}`)];
+    const have = [...select.options].map((o) => o.value);
+    if (wanted.join("\n") === have.join("\n")) return;
+    select.replaceChildren(
+      ...wanted.map((value) => {
+        const option = doc.createElement("option");
+        option.value = value;
+        option.textContent = value === "" ? "all" : value === "unlabelled" ? "unlabelled" : value.slice(6);
+        return option;
+      }),
+    );
+    select.value = wanted.includes(view.filter) ? view.filter : "";
   }
-  $("samples-editor-boxes").replaceChildren(
-    ...(record.boxes ?? []).map((box, i) => {
-      const item = document.createElement("li");
-      item.textContent = `${box.label} ${box.width}×${box.height} at ${box.x},${box.y} `;
-      const del = button(`box-delete-${i}`, "remove", "Remove this box");
-      del.addEventListener("click", () => setBoxes(record, record.boxes.filter((_, j) => j !== i)));
-      item.append(del);
-      return item;
-    }),
-  );
-}
 
-function renderProgress(upload) {
-  const bar = $("samples-progress");
-  const text = uploadText(upload);
-  bar.hidden = !upload?.total || upload.state === "error";
-  bar.value = progressFraction(upload);
-  $("samples-upload-text").textContent = text;
-  if (upload?.state === "error") warn(upload.error);
-}
+  function renderChips() {
+    const chips = $("samples-chips");
+    chips.replaceChildren(
+      ...labels().map((label, i) => {
+        const chip = doc.createElement("button");
+        chip.type = "button";
+        chip.className = "chip";
+        chip.dataset.label = label;
+        chip.setAttribute("aria-pressed", String(label === view.boxLabel));
+        chip.textContent = i < 9 ? `${i + 1} ${label}` : label;
+        chip.addEventListener("click", () => setLabel(view.selected, label));
+        return chip;
+      }),
+    );
+  }
 
-function warn(message) {
-  const box = $("samples-warning");
-  box.hidden = !message;
-  box.textContent = message || "";
-}
+  function renderGrid() {
+    const grid = $("samples-grid");
+    grid.replaceChildren(
+      ...view.records.map((record, index) => {
+        const item = doc.createElement("li");
+        const state = sampleState(record);
+        item.className = `sample ${state}`;
+        item.dataset.index = String(index);
+        item.dataset.id = record.id;
+        item.dataset.state = state;
+        item.setAttribute("aria-selected", String(index === view.selected));
+        item.tabIndex = 0;
+        const img = doc.createElement("img");
+        img.src = `api/samples/${record.id}.jpg`;
+        img.alt = record.label ? `Sample labelled ${record.label}` : "Unlabelled sample";
+        img.loading = "lazy";
+        const caption = doc.createElement("p");
+        const boxes = record.boxes?.length ? ` · ${record.boxes.length} box${record.boxes.length > 1 ? "es" : ""}` : "";
+        caption.innerHTML = `<strong></strong><span class="muted"></span><span class="state"></span>`;
+        caption.querySelector("strong").textContent = record.label || "—";
+        caption.querySelector(".muted").textContent = ` ${record.reason}${boxes}`;
+        caption.querySelector(".state").textContent = state;
+        if (record.upload_error) caption.title = record.upload_error;
+        const del = doc.createElement("button");
+        del.type = "button";
+        del.className = "delete";
+        del.title = "Delete this sample";
+        del.setAttribute("aria-label", "Delete this sample");
+        del.textContent = "×";
+        del.addEventListener("click", (e) => {
+          e.stopPropagation();
+          remove(index);
+        });
+        item.append(img, caption, del);
+        item.addEventListener("click", () => select(index));
+        return item;
+      }),
+    );
+  }
 
-mount();
+  function renderEditor() {
+    const editor = $("samples-editor");
+    const record = view.records[view.selected];
+    editor.hidden = !(record && isDetection());
+    if (editor.hidden) return;
+    const img = $("samples-editor-img");
+    const src = `api/samples/${record.id}.jpg`;
+    if (!img.src.endsWith(src)) {
+      img.onload = () => drawEditor();
+      img.src = src;
+    } else {
+      drawEditor();
+    }
+    $("samples-editor-boxes").replaceChildren(
+      ...(record.boxes ?? []).map((box, i) => {
+        const item = doc.createElement("li");
+        item.textContent = `${box.label} ${box.width}×${box.height} at ${box.x},${box.y} `;
+        const del = button(`box-delete-${i}`, "remove", "Remove this box");
+        del.addEventListener("click", () => setBoxes(record, record.boxes.filter((_, j) => j !== i)));
+        item.append(del);
+        return item;
+      }),
+    );
+  }
+
+  function renderProgress(upload) {
+    const bar = $("samples-progress");
+    const text = uploadText(upload);
+    bar.hidden = !upload?.total || upload.state === "error";
+    bar.value = progressFraction(upload);
+    $("samples-upload-text").textContent = text;
+    if (upload?.state === "error") warn(upload.error);
+  }
+
+  function warn(message) {
+    const box = $("samples-warning");
+    box.hidden = !message;
+    box.textContent = message || "";
+  }
+
+  return { view, show };
+}

@@ -6,9 +6,6 @@ boxes can be drawn), uploads go to a fake ingestion API on loopback.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 from support.fake_ingestion import FakeIngestion
 from support.services import FRAME_H, FRAME_W, REPO, SCREENSHOTS, red_images
@@ -168,14 +165,3 @@ def test_a_wrong_key_shows_one_clear_message(start_stack, new_page, tmp_path):
         assert "refused the API key" in warning.inner_text()
         assert len(fake.requests) == 1
     assert page.errors == []
-
-
-def test_the_views_pure_core():
-    """The DOM-free part (labels, keys, drag to box, progress text) under node --test."""
-    done = subprocess.run(
-        ["node", "--test", str(Path(REPO) / "tests" / "web")],
-        capture_output=True,
-        text=True,
-        timeout=scaled(60),
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
