@@ -409,7 +409,10 @@ export function startSamples(doc, events, storage = localStorage) {
       ...(record.boxes ?? []).map((box, i) => {
         const item = doc.createElement("li");
         item.textContent = `${box.label} ${box.width}×${box.height} at ${box.x},${box.y} `;
-        const del = button(`box-delete-${i}`, "remove", "Remove this box");
+        const del = doc.createElement("button");
+      del.type = "button";
+      del.textContent = "remove";
+      del.title = "Remove this box";
         del.addEventListener("click", () => setBoxes(record, record.boxes.filter((_, j) => j !== i)));
         item.append(del);
         return item;

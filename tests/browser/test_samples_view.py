@@ -87,6 +87,7 @@ def test_label_with_keys_draw_a_box_upload(start_stack, new_page, fake, tmp_path
         page,
         "() => document.getElementById('samples-upload-text').textContent === 'Uploaded 4 of 4'",
     )
+    assert page.locator("#samples-warning").is_hidden()  # nothing went wrong on the way
     sent = {s.file_name: s for s in fake.samples}
     assert sorted(s.label for s in sent.values() if s.label) == ["ball", "ball", "cube"]
     assert sent[f"{boxed['id']}.jpg"].bounding_boxes == boxed["boxes"]
@@ -135,6 +136,7 @@ def test_change_collects_the_demo_scenes_and_the_filters_work(start_stack, new_p
     page.locator("#samples-filter").select_option("")
     wait_states(page, "s.filter((x) => x === 'labelled').length === 2")
     page.locator("#samples-grid li").nth(2).click()
+    assert page.locator("#samples-warning").is_hidden()
     _screenshot(page, "samples")
     assert page.errors == []
 
