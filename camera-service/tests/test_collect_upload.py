@@ -77,6 +77,7 @@ async def test_labels_arrive_as_sent_with_the_api_headers(store, fake, running):
     ids.append(labelled(store, 1, start=5, category="testing")[0])
     assert running.uploader.enqueue_labelled() == 6
     await wait_until(lambda: uploaded(store) == 6)
+    await wait_until(lambda: running.uploader.status()["state"] == "idle")
 
     by_name = {s.file_name: s for s in fake.samples}
     assert sorted(by_name) == sorted(f"{i}.jpg" for i in ids)
@@ -116,6 +117,7 @@ async def test_a_failure_mid_queue_is_retried_and_nothing_is_sent_twice(store, f
     fake.fail("lost", times=1)  # stored by the API, but the answer is an error
     fake.fail("status", status=502, times=2)
     await wait_until(lambda: uploaded(store) == 6, 30)
+    await wait_until(lambda: running.uploader.status()["state"] == "idle")
 
     names = [s.file_name for s in fake.samples]
     assert len(names) == len(set(names)) == 6  # each once, though some were sent again
@@ -161,9 +163,9 @@ async def test_a_file_refused_for_good_leaves_the_queue_with_its_error(store, fa
     [sample_id] = labelled(store, 1)
     (store.folder / f"{sample_id}.jpg").write_bytes(b"not an image")  # the API refuses it
     running.uploader.enqueue_labelled()
-    await wait_until(lambda: running.uploader.status()["queued"] == 0)
+    await wait_until(lambda: any(e["event"] == "failed" for e in running.events))
     status = running.uploader.status()
-    assert status["failed"] == 1 and status["state"] == "idle"
+    assert status["failed"] == 1 and status["queued"] == 0 and status["state"] == "idle"
     assert store.get(sample_id)["upload_error"]
     assert store.get(sample_id)["uploaded_at"] is None
 

@@ -163,6 +163,8 @@ class Uploader:
                 self._publish(sample_id, "error")
                 return
             self._pop(sample_id)
+            if not self._queue:
+                self.state = "idle"  # so the last event already says it is over
             self._publish(sample_id, outcome)
         if self.state != "error":
             self.state = "idle"
