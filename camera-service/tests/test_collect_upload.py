@@ -108,20 +108,31 @@ async def test_boxes_arrive_as_sent(store, fake, running):
     assert sent.label is None and sent.headers["x-no-label"] == "1"
 
 
-async def test_a_failure_mid_queue_is_retried_and_nothing_is_sent_twice(store, fake, running):
+async def test_a_failure_mid_queue_is_retried_and_nothing_is_sent_twice(store, fake):
+    running = Running(store, fake, timeout=1.0)  # the `timeout` fault outlasts it
+    try:
+        await _failures_mid_queue(store, fake, running)
+    finally:
+        await running.stop()
+
+
+async def _failures_mid_queue(store, fake, running):
     labelled(store, 6)
-    fake.fail("status", status=503, times=1)  # first try of the first sample
-    assert running.uploader.enqueue_labelled() == 6
-    await wait_until(lambda: uploaded(store) >= 2)
-    fake.fail("timeout", seconds=3, times=1)  # an answer that never comes in time
+    fake.fail("pass", times=2)  # the first two go through
+    fake.fail("status", status=503, times=1)
+    fake.fail("timeout", seconds=2, times=1)  # an answer that does not come in time
     fake.fail("lost", times=1)  # stored by the API, but the answer is an error
     fake.fail("status", status=502, times=2)
+    assert running.uploader.enqueue_labelled() == 6
     await wait_until(lambda: uploaded(store) == 6, 30)
     await wait_until(lambda: running.uploader.status()["state"] == "idle")
 
     names = [s.file_name for s in fake.samples]
     assert len(names) == len(set(names)) == 6  # each once, though some were sent again
-    assert any(e["event"] == "retrying" for e in running.events)
+    retries = [e["error"] for e in running.events if e["event"] == "retrying"]
+    assert any("no answer in time" in e for e in retries), retries
+    assert sum("HTTP 502" in e for e in retries) == 2 and any("HTTP 500" in e for e in retries)
+    assert any("HTTP 503" in e for e in retries)
     assert len(fake.requests) > 6
     assert not json.loads((store.folder / QUEUE_FILE).read_text())
     again = running.uploader.enqueue_labelled()  # a second press sends nothing new

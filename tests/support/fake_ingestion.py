@@ -14,6 +14,7 @@ refused file carries `"success": false, "error": ...`.
         fake.fail("status", status=503, times=2)    # the next two requests
         fake.fail("timeout", seconds=5, times=1)     # hold the answer back
         fake.fail("lost", times=1)                   # store the file, then answer 500
+        fake.fail("pass", times=2)                   # answer normally (to script a sequence)
         fake.samples                                 # what the project holds
         fake.requests                                # every upload request seen
 
@@ -34,7 +35,7 @@ from typing import Any
 from aiohttp import web
 
 DEFAULT_KEY = "ei_ingest0123456789abcdef0123456789abcdef0123456789ab"
-FAULT_KINDS = ("status", "timeout", "lost")
+FAULT_KINDS = ("pass", "status", "timeout", "lost")
 CATEGORIES = ("training", "testing", "anomaly")
 
 
