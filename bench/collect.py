@@ -13,6 +13,7 @@ shared or slower machine).
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from camera_service.capture import Frame  # noqa: E402
 from camera_service.collect import strategies  # noqa: E402
+from camera_service.collect.samples import SampleStore  # noqa: E402
 from camera_service.inference_client import encode_for_inference  # noqa: E402
 from support import scenes  # noqa: E402
 
@@ -86,13 +88,18 @@ def cost_table(size: tuple[int, int], rounds: int) -> None:
             observation().features, reference
         ),
     }
-    times = {name: timed(case, rounds) for name, case in cases.items()}
+    with tempfile.TemporaryDirectory() as folder:
+        store = SampleStore(Path(folder), 10**12)
+        cases["keeping one sample (JPEG q90, 2 atomic writes)"] = lambda: store.add(
+            images[3], time.time(), "change", None
+        )
+        times = {name: timed(case, rounds) for name, case in cases.items()}
     base = times["JPEG for inference (already paid)"]
     print(f"\n{size[0]}x{size[1]}, {rounds} rounds each, one process, side by side\n")
-    print(f"| {'step':36} | ms per frame | × JPEG encode |")
-    print(f"|{'-' * 38}|-------------:|--------------:|")
+    print(f"| {'step':48} | ms per frame | × JPEG encode |")
+    print(f"|{'-' * 50}|-------------:|--------------:|")
     for name, ms in times.items():
-        print(f"| {name:36} | {ms:12.3f} | {ms / base:13.2f} |")
+        print(f"| {name:48} | {ms:12.3f} | {ms / base:13.2f} |")
 
 
 def main() -> None:
