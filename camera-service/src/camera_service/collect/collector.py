@@ -208,7 +208,11 @@ class Collector:
 
     async def _keep(self, decide: Callable[[Observation], list[Keep]], observation) -> None:
         async with self._lock:
-            records = await asyncio.to_thread(self._decide_and_store, decide, observation)
+            try:
+                records = await asyncio.to_thread(self._decide_and_store, decide, observation)
+            except Exception:  # one bad frame or result must not end collection
+                log.exception("Sampling a frame failed")
+                return
         for record in records:
             self._announce(record)
 

@@ -137,7 +137,12 @@ class Uploader:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
-                await self._drain(session)
+                try:
+                    await self._drain(session)
+                except Exception as error:  # a bug must not end uploads for good
+                    log.exception("Upload queue failed")
+                    self.state, self.error = "error", f"upload failed: {error}"
+                    self._publish(None, "error")
 
     async def _drain(self, session: aiohttp.ClientSession) -> None:
         backoff = self._backoff_first
