@@ -244,6 +244,22 @@ async def test_uncertain_results_of_the_real_model_become_samples(settings, tmp_
     assert status["collect"]["strategies"] == ["uncertain"]
 
 
+async def test_interval_keeps_frames_on_the_clock_without_inference(settings, tmp_path, http):
+    configured = collecting(settings, tmp_path, strategies=("interval",), interval=1.0)
+    async with serve(configured) as server:
+
+        async def two():
+            records = await listed(http, server)
+            return records if len(records) >= 2 else None
+
+        newest, older = (await wait_until(two, 15))[:2]
+        status = await get_status(http, server)
+    assert newest["reason"] == older["reason"] == "interval"
+    assert newest["result"] is None  # inference is unreachable here; interval needs none
+    assert newest["captured_at"] - older["captured_at"] >= 1.0
+    assert status["collect"]["kept"] >= 2
+
+
 @pytest.mark.parametrize(
     "env,message",
     [
