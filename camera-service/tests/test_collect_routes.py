@@ -244,6 +244,23 @@ async def test_uncertain_results_of_the_real_model_become_samples(settings, tmp_
     assert status["collect"]["strategies"] == ["uncertain"]
 
 
+async def test_the_disk_bound_holds_and_the_page_is_warned(settings, tmp_path, http):
+    """SAMPLES_MAX_MB=1 filled with labelled frames: the oldest go, and status says so."""
+    async with serve(collecting(settings, tmp_path, max_mb=1)) as server:
+        first = await keep(http, server, {"label": "cat"})
+        status = (await get_status(http, server))["collect"]
+        assert status["warning"] is None
+        per_sample = status["bytes"]
+        for _ in range(1_000_000 // per_sample + 5):
+            await keep(http, server, {"label": "cat"})
+        status = (await get_status(http, server))["collect"]
+        records = await listed(http, server)
+    disk = sum(path.stat().st_size for path in (tmp_path / "samples").iterdir())
+    assert disk == status["bytes"] <= status["max_bytes"] == 1_000_000
+    assert first["id"] not in {r["id"] for r in records}  # the oldest went
+    assert status["dropped_labelled"] >= 1 and "SAMPLES_MAX_MB" in status["warning"]
+
+
 async def test_interval_keeps_frames_on_the_clock_without_inference(settings, tmp_path, http):
     configured = collecting(settings, tmp_path, strategies=("interval",), interval=1.0)
     async with serve(configured) as server:
