@@ -7,8 +7,10 @@ oldest unlabelled samples first; labelled ones go only when nothing else is
 left (uploaded ones before the others), and then `dropped_labelled` counts
 them so the page can warn.
 
-Methods are thread-safe (one lock): the event loop calls them through
-`asyncio.to_thread` for anything that touches the disk.
+Methods are thread-safe. Two locks: `_writing` is held by whoever writes or
+removes files (called through `asyncio.to_thread`), `_index` only while the
+in-memory records change or are read, so the event loop reading the records
+(status, lists) never waits for a disk write.
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ class SampleStore:
         self.folder = folder
         self.max_bytes = max_bytes
         self.dropped_labelled = 0
-        self._lock = threading.Lock()
+        self._index = threading.Lock()
+        self._writing = threading.Lock()
         self._records: dict[str, dict] = {}
         self._sizes: dict[str, int] = {}
 
@@ -75,7 +78,7 @@ class SampleStore:
         """Load the records; leftovers of a crash are removed. The folder is made on first use."""
         if not self.folder.is_dir():
             return
-        with self._lock:
+        with self._writing, self._index:
             for path in self.folder.glob(".*.tmp"):
                 path.unlink(missing_ok=True)
             for path in sorted(self.folder.glob("*.json")):
@@ -106,10 +109,11 @@ class SampleStore:
 
     @property
     def size(self) -> int:
-        return sum(self._sizes.values())
+        with self._index:
+            return sum(self._sizes.values())
 
     def get(self, sample_id: str) -> dict:
-        with self._lock:
+        with self._index:
             record = self._records.get(sample_id)
             if record is None:
                 raise SampleError(f"no sample {sample_id}", 404)
@@ -121,7 +125,7 @@ class SampleStore:
 
     def records(self, label: str | None = None, unlabelled: bool = False) -> list[dict]:
         """Newest first; LABEL keeps that label's samples, UNLABELLED the unlabelled ones."""
-        with self._lock:
+        with self._index:
             chosen = [dict(r) for r in self._records.values()]
         if label is not None:
             chosen = [r for r in chosen if r.get("label") == label or _has_box(r, label)]
@@ -130,7 +134,7 @@ class SampleStore:
         return sorted(chosen, key=lambda r: r["id"], reverse=True)
 
     def summary(self) -> dict:
-        with self._lock:
+        with self._index:
             values = list(self._records.values())
             size = sum(self._sizes.values())
         labelled = [r for r in values if is_labelled(r)]
@@ -165,59 +169,75 @@ class SampleStore:
             "height": int(image.shape[0]),
         }
         data = encoded.tobytes()
-        with self._lock:
+        with self._writing:
             self.folder.mkdir(parents=True, exist_ok=True)
             _write_atomic(self.folder / f"{sample_id}.jpg", data)
             size = len(data) + _write_atomic(self.folder / f"{sample_id}.json", _dump(record))
-            self._records[sample_id] = record
-            self._sizes[sample_id] = size
-            self._enforce_bound(keep=sample_id)
+            with self._index:
+                self._records[sample_id] = record
+                self._sizes[sample_id] = size
+                evicted = self._evict(keep=sample_id)
+            for old in evicted:
+                self._unlink(old)
         return dict(record)
 
     def update(self, sample_id: str, changes: dict) -> dict:
         """Set label / boxes / category (already validated); refused once uploaded."""
-        with self._lock:
-            record = self._records.get(sample_id)
-            if record is None:
-                raise SampleError(f"no sample {sample_id}", 404)
+
+        def check(record: dict) -> None:
             if record.get("uploaded_at") and changes.keys() & {"label", "boxes", "category"}:
                 raise SampleError(
                     f"sample {sample_id} is already in the Edge Impulse project; "
                     "change it in Studio (Data acquisition)",
                     409,
                 )
-            return self._save({**record, **changes})
+
+        saved = self._change(sample_id, changes, check)
+        if saved is None:
+            raise SampleError(f"no sample {sample_id}", 404)
+        return saved
 
     def mark(self, sample_id: str, **fields: object) -> dict | None:
         """Upload bookkeeping (uploaded_at, sample ids, errors); None if the sample is gone."""
-        with self._lock:
-            record = self._records.get(sample_id)
-            return None if record is None else self._save({**record, **fields})
+        return self._change(sample_id, fields, lambda record: None)
 
     def delete(self, sample_id: str) -> None:
-        with self._lock:
-            if sample_id not in self._records:
-                raise SampleError(f"no sample {sample_id}", 404)
-            self._remove(sample_id)
+        with self._writing:
+            with self._index:
+                if sample_id not in self._records:
+                    raise SampleError(f"no sample {sample_id}", 404)
+                self._forget(sample_id)
+            self._unlink(sample_id)
 
-    def _save(self, record: dict) -> dict:
-        sample_id = record["id"]
-        image_size = self._sizes[sample_id] - len(_dump(self._records[sample_id]))
-        written = _write_atomic(self.folder / f"{sample_id}.json", _dump(record))
-        self._records[sample_id] = record
-        self._sizes[sample_id] = image_size + written
-        return dict(record)
+    def _change(self, sample_id: str, changes: dict, check) -> dict | None:
+        with self._writing:
+            with self._index:
+                record = self._records.get(sample_id)
+                if record is None:
+                    return None
+                check(record)
+                image_size = self._sizes[sample_id] - len(_dump(record))
+            new = {**record, **changes}
+            written = _write_atomic(self.folder / f"{sample_id}.json", _dump(new))
+            with self._index:
+                self._records[sample_id] = new
+                self._sizes[sample_id] = image_size + written
+            return dict(new)
 
-    def _remove(self, sample_id: str) -> None:
-        (self.folder / f"{sample_id}.json").unlink(missing_ok=True)  # record first: then gone
-        (self.folder / f"{sample_id}.jpg").unlink(missing_ok=True)
+    def _forget(self, sample_id: str) -> None:
         self._records.pop(sample_id, None)
         self._sizes.pop(sample_id, None)
 
-    def _enforce_bound(self, keep: str) -> None:
+    def _unlink(self, sample_id: str) -> None:
+        (self.folder / f"{sample_id}.json").unlink(missing_ok=True)  # record first: then gone
+        (self.folder / f"{sample_id}.jpg").unlink(missing_ok=True)
+
+    def _evict(self, keep: str) -> list[str]:
+        """Forget samples until under the bound; returns their ids (files still to remove)."""
         total = sum(self._sizes.values())
+        evicted: list[str] = []
         if total <= self.max_bytes:
-            return
+            return evicted
         for sample_id in self._eviction_order(keep):
             if total <= self.max_bytes:
                 break
@@ -229,7 +249,9 @@ class SampleStore:
                     sample_id,
                 )
             total -= self._sizes[sample_id]
-            self._remove(sample_id)
+            self._forget(sample_id)
+            evicted.append(sample_id)
+        return evicted
 
     def _eviction_order(self, keep: str) -> list[str]:
         """Oldest unlabelled, then oldest uploaded, then oldest labelled; never KEEP."""
