@@ -8,6 +8,7 @@ import { getJson } from "./http.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { topLabel } from "./results.js";
+import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
 import { clockOffset, resultView } from "./staleness.js";
@@ -157,7 +158,12 @@ function startLive(doc, events) {
 function main() {
   const events = createEvents("api/events");
   const live = startLive(document, events);
+  const samples = startSamples(document, events);
+  const route = () => samples.show(location.hash === "#samples");
+  window.addEventListener("hashchange", route);
+  route();
   live.ready.finally(() => events.connect());
+  window.samplesUI = samples.view; // read by the browser tests
   window.cameraUI = {
     get state() {
       return live.state;

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from .collect.config import CollectSettings, CollectSettingsError
+
 ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
 SOURCE_FORMS = (
     "auto, demo, picamera2, v4l2, v4l2:/dev/videoN, rtsp://..., http(s)://... or file:PATH"
@@ -40,6 +42,7 @@ class Settings:
     inference_interval: float = 1.0
     web_dir: Path = field(default_factory=lambda: default_web_dir())
     max_peers: int = 8
+    collect: CollectSettings = field(default_factory=CollectSettings)
 
     @property
     def auth_enabled(self) -> bool:
@@ -88,6 +91,7 @@ class Settings:
             ),
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
             max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
+            collect=_collect(env),
         )
 
 
@@ -101,6 +105,13 @@ def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
             "(set both to protect the camera, or neither)"
         )
     return username, password
+
+
+def _collect(env: Mapping[str, str]) -> CollectSettings:
+    try:
+        return CollectSettings.from_env(env)
+    except CollectSettingsError as error:
+        raise SettingsError(str(error)) from None
 
 
 def default_web_dir() -> Path:
