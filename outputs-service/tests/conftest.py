@@ -34,7 +34,6 @@ def start_outputs(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., O
         base = {
             "MQTT_URL": broker.url,
             "MQTT_TOPIC_PREFIX": PREFIX,
-            "SENSEHAT": "off",
             # no sound card here: ALSA's default device would fail, so tests choose one
             "AUDIO_OUTPUT": "null",
         }
