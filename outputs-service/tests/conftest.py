@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from outputs_helpers import PREFIX, Camera, Mosquitto, Outputs, Receiver
+from outputs_helpers import PREFIX, Camera, Mosquitto, Outputs, Receiver, wait_for
+from support.services import http_status
 
 
 @pytest.fixture
@@ -44,7 +45,10 @@ def start_outputs(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., O
             tmp_path / f"outputs-{len(started)}.log",
         )
         started.append(service)
-        return service.start(timeout=20, healthy=healthy)
+        service.start(timeout=20, healthy=healthy)
+        if not healthy:  # it answers /healthz, with 503 until the broker is there
+            wait_for(lambda: http_status(f"{service.url}/healthz") != 0, 20, "/healthz")
+        return service
 
     yield start
     for service in started:

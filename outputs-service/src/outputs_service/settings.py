@@ -11,12 +11,12 @@ import re
 import shutil
 import socket
 import string
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from .espeak import knows_voice
 from .sensehat import find_framebuffer
 
 SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
@@ -254,10 +254,7 @@ def check_runtime(settings: Settings) -> None:
 def _check_espeak(voice: str) -> None:
     if shutil.which("espeak-ng") is None:
         raise SettingsError("SPEAK='on' is not valid here: espeak-ng is not installed")
-    probe = subprocess.run(
-        ["espeak-ng", "-q", "-v", voice, "ok"], capture_output=True, timeout=10, check=False
-    )
-    if probe.returncode != 0:
+    if not knows_voice(voice):
         raise _fail("SPEAK_VOICE", voice, "a voice espeak-ng knows (espeak-ng --voices lists them)")
 
 

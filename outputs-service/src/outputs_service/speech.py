@@ -23,11 +23,14 @@ import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from .espeak import synthesis_env
 from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 VALUE_WAIT = 1.0  # seconds to wait for the score of a label, when the template says it
+SYNTHESIS_TIMEOUT = 30.0  # espeak-ng writes a sentence in well under a second
+PLAY_GRACE = 10.0  # a player may take this much longer than the utterance
 
 
 class SpeechError(RuntimeError):
@@ -43,20 +46,31 @@ def slug(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-")[:40] or "label"
 
 
-async def run(command: list[str], stdin: bytes | None = None) -> None:
-    """Run a command to its end; kill it if the caller is cancelled. Raises SpeechError."""
+async def run(
+    command: list[str],
+    limit: float,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run a command to its end within `limit` s; else, or when cancelled, kill it.
+
+    Raises SpeechError when it fails or takes too long.
+    """
     proc = await asyncio.create_subprocess_exec(
         *command,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
     )
     try:
-        _, err = await proc.communicate(stdin)
-    except asyncio.CancelledError:
+        _, err = await asyncio.wait_for(proc.communicate(stdin), limit)
+    except (asyncio.CancelledError, TimeoutError) as error:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        if isinstance(error, TimeoutError):
+            raise SpeechError(f"{command[0]} took over {limit:.0f} s and was stopped") from None
         raise
     if proc.returncode != 0:
         detail = err.decode(errors="replace").strip().splitlines()
@@ -144,10 +158,11 @@ class Speaker:
             final = folder / f"{stamp}-{self._sequence:06d}-{slug(label)}.wav"
             wav = folder / f".{final.name}.tmp"
         try:
-            await run(["espeak-ng", "-v", self.voice, "-w", str(wav), "--stdin"], text.encode())
+            command = ["espeak-ng", "-v", self.voice, "-w", str(wav), "--stdin"]
+            await run(command, SYNTHESIS_TIMEOUT, text.encode(), synthesis_env())
             seconds = wav_seconds(wav)
             if folder is None:
-                await self._play(wav)
+                await self._play(wav, seconds + PLAY_GRACE)
             else:
                 os.replace(wav, final)  # the WAV appears whole, under its final name
                 await asyncio.sleep(seconds)  # busy for as long as the utterance, like a speaker
@@ -170,11 +185,11 @@ class Speaker:
         percent = "" if value is None else round(value * 100)
         return self.template.format(label=label, value=percent)
 
-    async def _play(self, wav: Path) -> None:
+    async def _play(self, wav: Path, limit: float) -> None:
         if self.output == "pulse":
-            await run(["paplay", str(wav)])
+            await run(["paplay", str(wav)], limit)
         else:
-            await run(["aplay", "-q", "-D", self.output, str(wav)])
+            await run(["aplay", "-q", "-D", self.output, str(wav)], limit)
 
 
 def make_work_dir() -> tempfile.TemporaryDirectory:
