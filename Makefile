@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SERVICES := inference-service model-fetcher camera-service
+SERVICES := inference-service model-fetcher camera-service outputs-service
 RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml)
 
 .PHONY: run test lint bench models clean
