@@ -8,6 +8,7 @@ one of its own in tests/support, and the two can become one.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -48,9 +49,12 @@ def wait_for(condition: Callable[[], object], seconds: float, what: str) -> obje
 class Mosquitto:
     """A real broker on a loopback port, started and stopped by the test."""
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self, folder: Path, port: int | None = None, users: dict[str, str] | None = None
+    ) -> None:
         self.folder = folder
         self.port = port or free_port()
+        self.users = users or {}
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -60,12 +64,20 @@ class Mosquitto:
     def start(self) -> Mosquitto:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "mosquitto.conf"
-        config.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            "log_dest stdout\n"
-        )
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stdout"]
+        if self.users:
+            passwords = self.folder / "passwords"
+            passwords.write_text("")
+            for user, password in self.users.items():
+                subprocess.run(
+                    ["mosquitto_passwd", "-b", str(passwords), user, password], check=True
+                )
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+            if os.geteuid() == 0:  # else it drops to user mosquitto, who cannot read tmp_path
+                lines.append("user root")
+        else:
+            lines.append("allow_anonymous true")
+        config.write_text("\n".join(lines) + "\n")
         log = (self.folder / "mosquitto.log").open("ab")
         self.proc = subprocess.Popen(
             [MOSQUITTO, "-c", str(config)], stdout=log, stderr=subprocess.STDOUT

@@ -126,3 +126,49 @@ def _alive(process: psutil.Process) -> bool:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_credentials_reach_the_broker_and_never_the_log(start_outputs, tmp_path: Path):
+    secured = Mosquitto(tmp_path / "secured", users={"outputs": "s3cret-pass"})
+    secured.start()
+    try:
+        wrong = start_outputs(
+            healthy=False, MQTT_URL=f"mqtt://outputs:wrong-pass@127.0.0.1:{secured.port}"
+        )
+        state = wait_for(lambda: _mqtt_state(wrong) == "refused", 15, "the refusal")
+        assert state and "refused" in wrong.health()["mqtt"]["error"]
+        right = start_outputs(
+            MQTT_URL=f"mqtt://127.0.0.1:{secured.port}",
+            MQTT_USERNAME="outputs",
+            MQTT_PASSWORD="s3cret-pass",
+        )
+        assert _mqtt_state(right) == "connected"
+        for service in (wrong, right):
+            service.stop()
+            assert "wrong-pass" not in service.log() and "s3cret-pass" not in service.log()
+    finally:
+        secured.stop()
+
+
+def test_a_player_that_hangs_is_stopped_after_its_time_limit(start_outputs, camera):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        service = start_outputs(
+            SPEAK="on",
+            AUDIO_OUTPUT="pulse",
+            PULSE_SERVER=f"tcp:127.0.0.1:{silent.getsockname()[1]}",
+        )
+        camera.label("sneakers")
+        wait_for(lambda: _players(service), 15, "paplay to be running")
+        players = _players(service)
+        # the limit is the utterance's length plus 10 s
+        speech = wait_for(lambda: _failed(service), 25, "the player to be given up")
+    assert "paplay took over" in speech["error"]
+    assert speech["said"] == 0 and speech["state"] == "idle"
+    assert not any(_alive(player) for player in players)
+
+
+def _failed(service) -> dict | None:
+    speech = service.health()["speech"]
+    return speech if speech["failed"] == 1 and not speech["saying"] else None

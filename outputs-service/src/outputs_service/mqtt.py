@@ -124,7 +124,7 @@ class Subscriber:
         self._set_state("unreachable", "cannot reach the broker; retrying with backoff")
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.state != "stopped":
+        if self.state not in ("stopped", "refused"):  # a refusal keeps its reason
             self._set_state("disconnected", f"connection lost: {reason_code}; reconnecting")
 
     def _received(self, client, userdata, message: paho.MQTTMessage) -> None:
