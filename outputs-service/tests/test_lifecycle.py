@@ -172,3 +172,16 @@ def test_a_player_that_hangs_is_stopped_after_its_time_limit(start_outputs, came
 def _failed(service) -> dict | None:
     speech = service.health()["speech"]
     return speech if speech["failed"] == 1 and not speech["saying"] else None
+
+
+def test_the_default_prefix_is_the_balena_device(start_outputs, broker, tmp_path: Path):
+    service = start_outputs(
+        MQTT_TOPIC_PREFIX="", BALENA_DEVICE_UUID="7f3a9c21d0e84b6fa1c2", WEBHOOK_URL=""
+    )
+    health = service.health()
+    assert health["topic_prefix"] == "edge-camera/7f3a9c2"
+    assert health["speech"] == {"enabled": False} and health["webhook"] == {"enabled": False}
+    camera = Camera(broker, prefix="edge-camera/7f3a9c2")
+    camera.label("sneakers")
+    wait_for(lambda: service.health()["messages"]["label"] == "sneakers", 10, "the label")
+    camera.close()
