@@ -56,7 +56,13 @@ class Router:
 
     def handle(self, message: Message) -> None:
         name = message.topic.removeprefix(f"{self.prefix}/")
-        handler = getattr(self, f"_on_{name}", None)
+        handlers = {
+            "label": self._on_label,
+            "event": self._on_event,
+            "status": self._on_status,
+            "result": self._on_result,
+        }
+        handler = handlers.get(name)
         if handler is None:
             return
         self.received[name] = self.received.get(name, 0) + 1
