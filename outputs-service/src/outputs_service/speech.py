@@ -150,22 +150,12 @@ class Speaker:
     async def _say(self, label: str) -> None:
         text = await self._text(label)
         self._sequence += 1
-        folder = self._folder()
-        if folder is None:
-            wav = self.work_dir / f"utterance-{self._sequence}.wav"
-        else:
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            final = folder / f"{stamp}-{self._sequence:06d}-{slug(label)}.wav"
-            wav = folder / f".{final.name}.tmp"
+        wav, final = self._paths(label)
         try:
             command = ["espeak-ng", "-v", self.voice, "-w", str(wav), "--stdin"]
             await run(command, SYNTHESIS_TIMEOUT, text.encode(), synthesis_env())
             seconds = wav_seconds(wav)
-            if folder is None:
-                await self._play(wav, seconds + PLAY_GRACE)
-            else:
-                os.replace(wav, final)  # the WAV appears whole, under its final name
-                await asyncio.sleep(seconds)  # busy for as long as the utterance, like a speaker
+            await self._deliver(wav, final, seconds)
         except (OSError, EOFError, wave.Error) as error:
             raise SpeechError(f"cannot write or read {wav}: {error}") from error
         finally:
@@ -174,6 +164,22 @@ class Speaker:
         self.error = None
         self.last = {"label": label, "text": text, "seconds": round(seconds, 2), "at": time.time()}
         log.info("Said %r (%.1f s)", text, seconds)
+
+    def _paths(self, label: str) -> tuple[Path, Path | None]:
+        """(where espeak-ng writes, the WAV's final name with `file:DIR`, else None)."""
+        folder = self._folder()
+        if folder is None:
+            return self.work_dir / f"utterance-{self._sequence}.wav", None
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        final = folder / f"{stamp}-{self._sequence:06d}-{slug(label)}.wav"
+        return folder / f".{final.name}.tmp", final
+
+    async def _deliver(self, wav: Path, final: Path | None, seconds: float) -> None:
+        if final is None:
+            await self._play(wav, seconds + PLAY_GRACE)
+            return
+        os.replace(wav, final)  # the WAV appears whole, under its final name
+        await asyncio.sleep(seconds)  # busy for as long as the utterance, like a speaker
 
     def _folder(self) -> Path | None:
         return Path(self.output[len("file:") :]) if self.output.startswith("file:") else None
