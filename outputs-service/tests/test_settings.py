@@ -148,3 +148,18 @@ def test_the_service_stops_at_start_with_one_line(name: str, value: str):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"outputs-service: {name}=")
+
+
+def test_every_bad_variable_gets_its_own_line():
+    env = {**os.environ, "SPEAK": "loud", "PORT": "eighty", "SENSEHAT": "maybe"}
+    result = subprocess.run(
+        [sys.executable, "-m", "outputs_service"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=scaled(20),
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    named = sorted(line.split("=", 1)[0].removeprefix("outputs-service: ") for line in lines)
+    assert named == ["PORT", "SENSEHAT", "SPEAK"], result.stderr

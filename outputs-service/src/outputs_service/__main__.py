@@ -19,7 +19,8 @@ def main() -> None:
         settings = Settings.from_env()
         check_runtime(settings)
     except SettingsError as error:
-        sys.stderr.write(f"outputs-service: {error}\n")
+        for line in str(error).splitlines():  # one line per bad variable
+            sys.stderr.write(f"outputs-service: {line}\n")
         sys.exit(2)
     log.info("Starting with %r", settings)
     web.run_app(create_app(settings), port=settings.port, print=None, shutdown_timeout=1)

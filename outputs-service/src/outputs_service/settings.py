@@ -11,9 +11,10 @@ import re
 import shutil
 import socket
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .espeak import knows_voice
@@ -78,24 +79,37 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Every variable is checked; a SettingsError holds one line per bad one."""
         env = os.environ if env is None else env
+        errors: list[str] = []
+
+        def read(parse: Callable[..., Any], *args: Any) -> Any:
+            try:
+                return parse(env, *args)
+            except SettingsError as error:
+                errors.append(str(error))
+                return None
+
         mqtt_url = _text(env, "MQTT_URL", "mqtt://127.0.0.1:1883")
-        return cls(
-            port=_number(env, "PORT", "8081", "a port number from 0 to 65535", 0, 65535),
-            mqtt_url=mqtt_url,
-            mqtt=_mqtt_target(env, mqtt_url),
-            topic_prefix=_topic_prefix(env),
-            speak=_switch(env, "SPEAK", "off"),
-            speak_template=_template(env),
-            speak_voice=_matching(env, "SPEAK_VOICE", "en", VOICE, "an espeak-ng voice, e.g. en"),
-            audio_output=_audio_output(env),
-            sensehat=_choice(env, "SENSEHAT", "auto", SENSEHAT_MODES),
-            sensehat_fb=_framebuffer_path(env),
-            webhook_url=_webhook_url(env),
-            webhook_queue=_number(
-                env, "WEBHOOK_QUEUE", "100", "a whole number from 1 to 100000", 1, 100000
+        values = {
+            "port": read(_number, "PORT", "8081", "a port number from 0 to 65535", 0, 65535),
+            "mqtt_url": mqtt_url,
+            "mqtt": read(_mqtt_target, mqtt_url),
+            "topic_prefix": read(_topic_prefix),
+            "speak": read(_switch, "SPEAK", "off"),
+            "speak_template": read(_template),
+            "speak_voice": read(_matching, "SPEAK_VOICE", "en", VOICE, "an espeak-ng voice"),
+            "audio_output": read(_audio_output),
+            "sensehat": read(_choice, "SENSEHAT", "auto", SENSEHAT_MODES),
+            "sensehat_fb": read(_framebuffer_path),
+            "webhook_url": read(_webhook_url),
+            "webhook_queue": read(
+                _number, "WEBHOOK_QUEUE", "100", "a whole number from 1 to 100000", 1, 100000
             ),
-        )
+        }
+        if errors:
+            raise SettingsError("\n".join(errors))
+        return cls(**values)
 
 
 def default_topic_prefix(env: Mapping[str, str]) -> str:
