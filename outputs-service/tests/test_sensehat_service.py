@@ -105,3 +105,16 @@ def test_sensehat_off_touches_nothing(start_outputs, camera: Camera, tmp_path: P
     wait_for(lambda: service.health()["messages"]["label"] == "sneakers", 10, "the label")
     assert service.health()["sensehat"] == {"mode": "off"}
     assert not fb.exists()
+
+
+def test_retained_labels_are_known_before_the_retained_label_scrolls(
+    start_outputs, camera: Camera, tmp_path: Path
+):
+    fb = tmp_path / "fb1"
+    camera.status(LABELS)
+    camera.label("running")  # both retained before the service starts
+    green = struct.pack("<H", 0x07E0)  # "running" is the model's second label
+    start_outputs(SENSEHAT_FB=str(fb))
+    first = wait_for(lambda: fb.exists() and scrolling_text(frame(fb)) and frame(fb), 10, "text")
+    assert set(struct.unpack("<64H", first)) == {0, 0x07E0}  # green from the first frame on
+    wait_for(lambda: frame(fb) == green * 64, 15, "the label's colour")

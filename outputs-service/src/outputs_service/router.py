@@ -43,7 +43,8 @@ class Router:
     _new_result: asyncio.Event = field(default_factory=asyncio.Event)
 
     def topics(self) -> list[str]:
-        names = ["label", "event", "status"] + (["result"] if self.wants_value else [])
+        # status first: its retained model labels arrive before the retained label
+        names = ["status", "label", "event"] + (["result"] if self.wants_value else [])
         return [f"{self.prefix}/{name}" for name in names]
 
     def status(self) -> dict:
