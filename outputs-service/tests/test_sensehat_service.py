@@ -118,3 +118,11 @@ def test_retained_labels_are_known_before_the_retained_label_scrolls(
     first = wait_for(lambda: fb.exists() and scrolling_text(frame(fb)) and frame(fb), 10, "text")
     assert set(struct.unpack("<64H", first)) == {0, 0x07E0}  # green from the first frame on
     wait_for(lambda: frame(fb) == green * 64, 15, "the label's colour")
+
+
+def test_a_matrix_left_lit_is_turned_off_at_start(start_outputs, tmp_path: Path):
+    fb = tmp_path / "fb1"
+    fb.write_bytes(RED)  # as a run killed without its clean stop would leave it
+    service = start_outputs(SENSEHAT_FB=str(fb))
+    assert service.health()["sensehat"]["state"] == "dark"
+    assert frame(fb) == bytes(128)

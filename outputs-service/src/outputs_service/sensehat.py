@@ -127,6 +127,8 @@ class Display:
         self.error: str | None = None
         self.frames = 0
         self._task: asyncio.Task | None = None
+        if framebuffer is not None:
+            self._write(dark())  # whatever an earlier run left lit goes off
 
     def status(self) -> dict:
         colour = colour_for(self.label, self.labels) if self.label else None
