@@ -54,6 +54,13 @@ def test_passwords_never_reach_the_settings_repr():
     assert "cam:***@mqtt" in shown
 
 
+def test_a_webhook_url_shows_only_its_origin():
+    url = "https://hooks.example.com/services/T000/B000/s3cret-token?key=abc"
+    shown = repr(Settings.from_env({"WEBHOOK_URL": url}))
+    assert "s3cret" not in shown and "key=abc" not in shown
+    assert "https://hooks.example.com/…" in shown
+
+
 def test_audio_outputs_accepted(tmp_path: Path):
     for value in ("default", "pulse", "hw:1,0", "plughw:CARD=Headphones,DEV=0", "null"):
         assert Settings.from_env({"AUDIO_OUTPUT": value}).audio_output == value

@@ -101,3 +101,17 @@ def test_bad_events_are_not_posted(start_outputs, camera: Camera, receiver: Rece
     wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the good event")
     assert receiver.attempts == [good]
     assert service.health()["messages"]["rejected"] == 3
+
+
+def test_the_webhook_url_path_stays_secret(start_outputs, camera: Camera, receiver: Receiver):
+    secret = f"{receiver.url}/s3cret-token?key=abc"
+    service = start_outputs(WEBHOOK_URL=secret)
+    receiver.status = 500
+    camera.event("sneakers")
+    wait_for(lambda: webhook(service)["retries"] >= 1, 10, "a failed attempt")
+    receiver.status = 200
+    wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the delivery")
+    port = receiver.server_address[1]
+    assert webhook(service)["url"] == f"http://127.0.0.1:{port}/…"
+    service.stop()
+    assert "s3cret-token" not in service.log() and "key=abc" not in service.log()

@@ -13,7 +13,7 @@ from aiohttp import web
 from .mqtt import Subscriber
 from .router import Outputs, Router
 from .sensehat import Display, Framebuffer, find_framebuffer
-from .settings import Settings, redact_url
+from .settings import Settings, url_origin
 from .speech import Speaker, make_work_dir
 from .webhook import Webhook
 
@@ -75,7 +75,7 @@ async def _outputs_ctx(app: web.Application, settings: Settings) -> AsyncIterato
             session = await stack.enter_async_context(aiohttp.ClientSession())
             outputs.webhook = Webhook(settings.webhook_url, session, settings.webhook_queue)
             _spawn(app, outputs.webhook.serve(), "webhook")
-            log.info("Webhook on: %s", redact_url(settings.webhook_url))
+            log.info("Webhook on: %s", url_origin(settings.webhook_url))
         if outputs.display is not None:
             stack.push_async_callback(outputs.display.close)
         subscriber = Subscriber(

@@ -72,7 +72,9 @@ class Settings:
         shown = []
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(value, str):
+            if item.name == "webhook_url" and value:
+                value = url_origin(value)
+            elif isinstance(value, str):
                 value = redact_url(value)
             shown.append(f"{item.name}={value!r}")
         return f"Settings({', '.join(shown)})"
@@ -116,6 +118,17 @@ def default_topic_prefix(env: Mapping[str, str]) -> str:
     """`edge-camera/<device>`: BALENA_DEVICE_UUID's first 7 characters, else the host name."""
     device = env.get("BALENA_DEVICE_UUID", "").strip()[:7] or socket.gethostname()
     return f"edge-camera/{device}"
+
+
+def url_origin(url: str) -> str:
+    """`scheme://host[:port]/…`: a webhook URL's path or query often is its secret."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    rest = "/…" if (parts.path not in ("", "/") or parts.query) else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{rest}"
 
 
 def redact_url(text: str) -> str:
@@ -246,7 +259,7 @@ def _webhook_url(env: Mapping[str, str]) -> str | None:
     except ValueError:
         parts = parts._replace(netloc="")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _fail("WEBHOOK_URL", redact_url(raw), "an http:// or https:// URL")
+        raise _fail("WEBHOOK_URL", url_origin(raw), "an http:// or https:// URL")
     return raw
 
 

@@ -15,7 +15,7 @@ import time
 
 import aiohttp
 
-from .settings import redact_url
+from .settings import url_origin
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Webhook:
     def status(self) -> dict:
         return {
             "enabled": True,
-            "url": redact_url(self.url),
+            "url": url_origin(self.url),
             "state": self.state,
             "queued": len(self._queue) + int(self.in_flight),
             "limit": self.limit,
@@ -93,12 +93,12 @@ class Webhook:
                 await self._post(body)
             except Rejected as error:
                 self.rejected += 1
-                self.error = str(error)
+                self.error = self._hide_url(str(error))
                 log.warning("Webhook refused an event for good: %s", error)
                 return
             except (aiohttp.ClientError, TimeoutError, RetryableStatus) as error:
                 self.retries += 1
-                self.error = str(error) or type(error).__name__
+                self.error = self._hide_url(str(error)) or type(error).__name__
                 self.state = "retrying"
                 level = logging.WARNING if delay == BACKOFF_MIN else logging.DEBUG
                 log.log(level, "Webhook failed (%s); retrying with backoff", self.error)
@@ -109,6 +109,9 @@ class Webhook:
             self.error = None
             self.last_delivered = time.time()
             return
+
+    def _hide_url(self, text: str) -> str:
+        return text.replace(self.url, url_origin(self.url))
 
     async def _post(self, body: bytes) -> None:
         timeout = aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT)
