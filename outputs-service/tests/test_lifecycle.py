@@ -4,7 +4,7 @@ import socket
 from pathlib import Path
 
 import psutil
-from outputs_helpers import Camera, Mosquitto, Receiver, wait_for
+from outputs_helpers import Camera, Mosquitto, Receiver, make_certificate, wait_for
 from support.services import free_port, http_status
 
 
@@ -185,3 +185,23 @@ def test_the_default_prefix_is_the_balena_device(start_outputs, broker, tmp_path
     camera.label("sneakers")
     wait_for(lambda: service.health()["messages"]["label"] == "sneakers", 10, "the label")
     camera.close()
+
+
+def test_mqtts_checks_the_broker_certificate(start_outputs, tmp_path: Path):
+    ca, cert, key = make_certificate(tmp_path / "tls")
+    secured = Mosquitto(tmp_path / "tls-broker", tls=(cert, key)).start()
+    try:
+        trusted = start_outputs(MQTT_URL=secured.url, SSL_CERT_FILE=str(ca))
+        assert trusted.health()["mqtt"]["tls"] is True
+        untrusted = start_outputs(healthy=False, MQTT_URL=secured.url)  # the system's CAs only
+        wait_for(
+            lambda: (
+                untrusted.health()["mqtt"]["connects"] == 0
+                and _mqtt_state(untrusted) in ("unreachable", "disconnected")
+            ),
+            15,
+            "a refusal",
+        )
+        assert _mqtt_state(trusted) == "connected"
+    finally:
+        secured.stop()

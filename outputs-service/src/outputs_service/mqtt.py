@@ -121,7 +121,7 @@ class Subscriber:
         self._set_state("connected", None)
 
     def _connect_failed(self, client, userdata) -> None:
-        self._set_state("unreachable", "cannot reach the broker; retrying with backoff")
+        self._set_state("unreachable", "cannot connect (no broker there, or TLS failed); retrying")
 
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
         if self.state not in ("stopped", "refused"):  # a refusal keeps its reason
