@@ -9,6 +9,7 @@ import { MQTT_ROW } from "./mqtt.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { topLabel } from "./results.js";
+import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
 import { clockOffset, resultView } from "./staleness.js";
@@ -159,7 +160,12 @@ function startLive(doc, events) {
 function main() {
   const events = createEvents("api/events");
   const live = startLive(document, events);
+  const samples = startSamples(document, events);
+  const route = () => samples.show(location.hash === "#samples");
+  window.addEventListener("hashchange", route);
+  route();
   live.ready.finally(() => events.connect());
+  window.samplesUI = samples.view; // read by the browser tests
   window.cameraUI = {
     get state() {
       return live.state;

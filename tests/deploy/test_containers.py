@@ -23,6 +23,7 @@ SERVICES = {
     "camera-service": "camera_service",
     "inference-service": "inference_service",
     "model-fetcher": "model_fetcher",
+    "outputs-service": "outputs_service",
 }
 BROKER = "mqtt"  # Eclipse Mosquitto with the repository's config, no Python
 
@@ -72,6 +73,15 @@ def test_services_share_the_model_store_and_check_health():
         assert services[name]["restart"] == "always"
         assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
     assert services["model-fetcher"]["restart"] == "on-failure"
+
+
+def test_outputs_service_listens_to_the_broker():
+    outputs = compose()["services"]["outputs-service"]
+    assert outputs["environment"]["MQTT_URL"] == "mqtt://mqtt:1883"
+    assert outputs["environment"]["PORT"] == "8081"
+    assert outputs["restart"] == "always"
+    assert "8081/healthz" in " ".join(outputs["healthcheck"]["test"])
+    assert "ports" not in outputs, "nothing outside the device needs to reach it"
 
 
 @pytest.mark.parametrize("service", [*SERVICES, BROKER])

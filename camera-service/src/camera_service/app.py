@@ -10,6 +10,8 @@ from aiohttp import web
 
 from . import auth, metrics
 from .capture import Capture
+from .collect import routes as collect_routes
+from .collect.collector import Collector
 from .events import Events, sse
 from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
@@ -92,6 +94,9 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
             lambda: viewers(app),
         )
     )
+    collector = Collector(settings.collect, capture, events.publish)
+    app[collect_routes.COLLECTOR] = collector
+    listeners.append(collector.on_result)
     if settings.mqtt is not None:
         app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
         listeners.append(app[TELEMETRY].on_result)
@@ -118,6 +123,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/status", status_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.route)
+    collect_routes.add_routes(app)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -128,6 +134,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[MJPEG].run(), name="mjpeg-encoder"),
         asyncio.create_task(app[INFERENCE].run(), name="inference-client"),
         asyncio.create_task(_watch_status(app), name="status-events"),
+        asyncio.create_task(app[collect_routes.COLLECTOR].run(), name="collect"),
     ]
     yield
     for task in tasks:
@@ -200,6 +207,7 @@ def status(app: web.Application) -> dict:
         },
         "viewers": viewers(app),
         "auth": settings.auth_enabled,
+        "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),
         "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
     }

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from .collect.config import CollectSettings, CollectSettingsError
+
 if TYPE_CHECKING:
     from .telemetry.config import MqttSettings
 
@@ -44,6 +46,7 @@ class Settings:
     inference_interval: float = 1.0
     web_dir: Path = field(default_factory=lambda: default_web_dir())
     max_peers: int = 8
+    collect: CollectSettings = field(default_factory=CollectSettings)
     mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
 
     @property
@@ -95,6 +98,7 @@ class Settings:
             ),
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
             max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
+            collect=_collect(env),
             mqtt=mqtt_settings(env),
         )
 
@@ -109,6 +113,13 @@ def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
             "(set both to protect the camera, or neither)"
         )
     return username, password
+
+
+def _collect(env: Mapping[str, str]) -> CollectSettings:
+    try:
+        return CollectSettings.from_env(env)
+    except CollectSettingsError as error:
+        raise SettingsError(str(error)) from None
 
 
 def default_web_dir() -> Path:
