@@ -3,6 +3,7 @@
 import asyncio
 import datetime
 import json
+import logging
 import os
 import re
 import signal
@@ -393,6 +394,7 @@ def passwords(tmp_path: Path) -> Path:
 async def test_credentials_reach_the_broker_and_never_the_log(
     settings, new_mosquitto, passwords, prefix, http, caplog
 ):
+    caplog.set_level(logging.DEBUG)  # paho's packet log included
     broker = new_mosquitto(password_file=passwords)
     p = prefix
     url = f"mqtt://camera:wrong-word@127.0.0.1:{broker.port}"
@@ -404,6 +406,7 @@ async def test_credentials_reach_the_broker_and_never_the_log(
         await wait_until(lambda: _state_is(http, server, "online"), 10)
         status = await get_status(http, server)
     assert "s3cret-word" not in json.dumps(status) and "wrong-word" not in json.dumps(status)
+    assert "Sending CONNECT" in caplog.text  # the packet log was on
     assert "s3cret-word" not in caplog.text and "wrong-word" not in caplog.text
 
 
