@@ -242,7 +242,7 @@ async def _state_is(http, server, state: str) -> bool:
 
 
 async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
-    settings, inference_url, new_mosquitto, prefix, http
+    settings, inference_url, new_mosquitto, prefix, http, caplog
 ):
     broker = new_mosquitto()
     p = prefix
@@ -272,6 +272,7 @@ async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
         await wait_until(lambda: len(produced) >= down_from + 20, 30)
         block = await mqtt_block(http, server)
         assert block["queued"] == 5 and block["dropped"] >= 15
+        assert caplog.text.count("MQTT queue full (5 messages)") == 1
         await asyncio.to_thread(broker.start)
         await wait_until(lambda: _state_is(http, server, "online"), 30)
         last, offline = produced[-1], list(queued_offline)  # (it is offline again at the stop)

@@ -59,6 +59,7 @@ class Publisher:
         self.error: str | None = "not connected yet"
         self.published = 0
         self.connects = 0
+        self._warned_full = False  # once per outage
 
     @property
     def queued(self) -> int:
@@ -66,8 +67,15 @@ class Publisher:
 
     def send(self, message: Message) -> None:
         """Queue MESSAGE for the broker; returns at once, whatever the broker does."""
+        dropped = self.outbox.dropped
         self.outbox.put(message)
         self._wake.set()
+        if self.outbox.dropped > dropped and not self._warned_full:
+            self._warned_full = True
+            log.warning(
+                "MQTT queue full (%d messages): dropping the oldest until the broker is back",
+                self.outbox.limit,
+            )
 
     def send_now(self, messages: list[Message]) -> None:
         """Send before the queue, on this connection only (nothing when offline)."""
@@ -212,6 +220,7 @@ class Publisher:
         self.connects += 1
         self.state = "online"
         self.error = None
+        self._warned_full = False
         log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
 
     def _went_offline(self, error: Exception) -> None:
