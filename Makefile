@@ -45,6 +45,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/camera.py
 	$(PY) bench/collect.py
 	$(PY) bench/outputs.py
+	$(PY) bench/mqtt.py
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
 models:

@@ -1,23 +1,28 @@
 """Start the whole appliance here: three processes on loopback, logs prefixed by service.
 
     python tools/run_local.py [--port 8080] [--inference-port 8765] [--model-dir .data/models]
+                              [--mqtt-port 1883]
 
 The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
-installs the bundled demo model unless EI_API_KEY is set. Every other
-variable of the contract passes through. Ctrl-C stops all three.
+installs the bundled demo model unless EI_API_KEY is set. When Mosquitto is
+installed (and MQTT_URL names no other broker), a fourth process is a broker
+on loopback and the camera publishes its telemetry there. Every other
+variable of the contract passes through. Ctrl-C stops them all.
 """
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import os
+import shutil
 import signal
 import sys
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32"}
+COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33"}
 LONG_RUNNING = ("inference", "camera")
 
 
@@ -28,7 +33,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models"))
     )
+    parser.add_argument("--mqtt-port", type=int, default=1883)
     return parser.parse_args(argv)
+
+
+def mosquitto(args: argparse.Namespace) -> tuple[list[str], dict[str, str]] | None:
+    """A broker on loopback when Mosquitto is installed and MQTT_URL names no other one."""
+    sbin = "/usr/sbin:/usr/local/sbin"  # Debian's place, often not on a user's PATH
+    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path=sbin)
+    if binary is None or os.environ.get("MQTT_URL"):
+        return None
+    folder = Path(args.model_dir).resolve().parent / "mosquitto"  # .data/mosquitto
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        f"user {getpass.getuser()}\nlistener {args.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
+        f"persistence true\npersistence_location {folder}/\nlog_dest stdout\n"
+    )
+    return [binary, "-c", str(conf)], dict(os.environ)
 
 
 def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -37,7 +59,13 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
     base["MODEL_DIR"] = args.model_dir
     base.setdefault("PYTHONUNBUFFERED", "1")
     py = sys.executable
+    broker = mosquitto(args)
+    if broker:
+        base.setdefault("MQTT_URL", f"mqtt://127.0.0.1:{args.mqtt_port}")
+    elif not base.get("MQTT_URL"):
+        print("Telemetry off: mosquitto is not installed (apt-get install mosquitto)", flush=True)
     return {
+        **({"mqtt": broker} if broker else {}),
         "model-fetcher": ([py, "-m", "model_fetcher"], base),
         "inference": ([py, "-m", "inference_service"], {**base, "PORT": str(args.inference_port)}),
         "camera": (

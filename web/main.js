@@ -5,6 +5,7 @@
 import { createEvents } from "./events.js";
 import { containRect, canvasLayout, naturalSize } from "./geometry.js";
 import { getJson } from "./http.js";
+import { MQTT_ROW } from "./mqtt.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { topLabel } from "./results.js";
@@ -38,6 +39,7 @@ function startLive(doc, events) {
   const el = { stage: $("stage"), video: $("video"), img: $("mjpeg"), canvas: $("overlay") };
   const state = createState();
   const panel = createPanel(doc);
+  panel.addStatusRow(MQTT_ROW);
   const view = () => resultView(state, performance.now(), Date.now() / 1000);
   const media = () => (state.mode === "mjpeg" ? el.img : el.video);
 

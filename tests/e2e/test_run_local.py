@@ -27,7 +27,7 @@ class Launcher:
 
     def __init__(self, tmp_path: Path) -> None:
         self.port, self.inference_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_", "MQTT_"))}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -35,6 +35,7 @@ class Launcher:
                 f"--port={self.port}",
                 f"--inference-port={self.inference_port}",
                 f"--model-dir={tmp_path / 'models'}",
+                f"--mqtt-port={free_port()}",
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -109,8 +110,11 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
         page.wait_for_timeout(3000)  # let the status panel measure fps and count the viewer
         page.screenshot(path=SCREENSHOTS / "demo.png")
 
-        for prefix in ("model-fetcher |", "inference |", "camera |"):
+        for prefix in ("model-fetcher |", "inference |", "camera |", "mqtt |"):
             launcher.wait_for_line(prefix, timeout=5)
+        # Mosquitto is installed here, so the camera publishes its telemetry to it.
+        status = get_json(f"http://127.0.0.1:{launcher.port}/api/status")
+        assert status["mqtt"]["state"] == "online", status["mqtt"]
     finally:
         launcher.process.send_signal(signal.SIGINT)
         code = launcher.process.wait(scaled(30))

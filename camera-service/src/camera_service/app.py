@@ -17,6 +17,7 @@ from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
 from .sources import create_source, resolve_auto
+from .telemetry import TELEMETRY, Telemetry, telemetry_ctx, telemetry_metrics
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     _build_parts(app, settings)
     app.cleanup_ctx.append(_background)
+    if TELEMETRY in app:
+        app.cleanup_ctx.append(telemetry_ctx)
     app.on_shutdown.append(_close_streams)
     _add_routes(app)
     return app
@@ -94,6 +97,11 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
     collector = Collector(settings.collect, capture, events.publish)
     app[collect_routes.COLLECTOR] = collector
     listeners.append(collector.on_result)
+    if settings.mqtt is not None:
+        app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
+        listeners.append(app[TELEMETRY].on_result)
+        for reading in telemetry_metrics(app[TELEMETRY]):
+            app[metrics.METRICS].register(reading)
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -201,6 +209,7 @@ def status(app: web.Application) -> dict:
         "auth": settings.auth_enabled,
         "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),
+        "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
     }
 
 

@@ -9,9 +9,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from .collect.config import CollectSettings, CollectSettingsError
+
+if TYPE_CHECKING:
+    from .telemetry.config import MqttSettings
 
 ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
 SOURCE_FORMS = (
@@ -43,6 +47,7 @@ class Settings:
     web_dir: Path = field(default_factory=lambda: default_web_dir())
     max_peers: int = 8
     collect: CollectSettings = field(default_factory=CollectSettings)
+    mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
 
     @property
     def auth_enabled(self) -> bool:
@@ -61,6 +66,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        from .telemetry.config import mqtt_settings  # it imports this module
+
         env = os.environ if env is None else env
         width, height = _resolution(env)
         username, password = _credentials(env)
@@ -92,6 +99,7 @@ class Settings:
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
             max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
             collect=_collect(env),
+            mqtt=mqtt_settings(env),
         )
 
 
