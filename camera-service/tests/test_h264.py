@@ -1,6 +1,7 @@
 """The shared H.264 encode: keyframes on PLI, late joiners, the VP8 fallback, the bitstream."""
 
 import asyncio
+import itertools
 import time
 
 import av
@@ -9,7 +10,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from camera_helpers import wait_until
 from camera_service.app import WEBRTC
 from camera_service.capture import Frame
-from camera_service.h264 import Encoder, bitrate_for
+from camera_service.h264 import KEYFRAME_GAP, RING, Encoder, bitrate_for
 from support.timing import scaled
 
 
@@ -120,3 +121,41 @@ def test_one_bitrate_scales_with_the_picture():
     assert bitrate_for((640, 480), 30) == 921_600
     assert bitrate_for((160, 120), 5) == 400_000
     assert bitrate_for((1920, 1080), 30) == 6_000_000
+
+
+async def test_a_peer_that_falls_behind_resumes_at_a_fresh_keyframe(service):
+    shared = service.app[WEBRTC].h264
+    track = shared.subscribe()
+    try:
+        first = await asyncio.wait_for(track.recv(), scaled(10))
+        assert first.is_keyframe
+        sent = shared.newest()
+        await wait_until(lambda: shared.newest() > sent + RING, 20)  # this peer stalls
+        resumed = await asyncio.wait_for(track.recv(), scaled(10))
+        assert resumed.is_keyframe and resumed.pts > first.pts
+        assert track.skips == 1
+        following = await asyncio.wait_for(track.recv(), scaled(10))
+        assert following.pts > resumed.pts  # then packet after packet again
+    finally:
+        track.stop()
+    await wait_until(lambda: shared._task is None, 10)
+
+
+async def test_keyframe_requests_are_rate_limited(service):
+    shared = service.app[WEBRTC].h264
+    track = shared.subscribe()
+    try:
+        keyframes = []
+        while len(keyframes) < 4:
+            shared.request_keyframe()  # a peer asking on every frame
+            packet = await asyncio.wait_for(track.recv(), scaled(10))
+            if packet.is_keyframe:
+                keyframes.append(packet.pts)
+        gaps = [b - a for a, b in itertools.pairwise(keyframes)]
+        frame = 90_000 // 15  # asked on every frame: an IDR as soon as the gap allows
+        late = scaled(0.5) * 90_000  # frames can come late on a busy machine
+        assert all(
+            KEYFRAME_GAP * 90_000 - frame <= gap <= KEYFRAME_GAP * 90_000 + late for gap in gaps
+        ), gaps
+    finally:
+        track.stop()
