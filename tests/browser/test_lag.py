@@ -11,7 +11,8 @@ from support.timing import scaled
 LAG = """() => {
   const s = window.cameraUI.state;
   return {picture: s.lag.picture.length, label: s.lag.label.length, seq: s.lag.seq,
-          result: s.result?.frame?.seq ?? null, waited: s.lag.waited, text: document.getElementById('st-lag').textContent};
+          result: s.result?.frame?.seq ?? null, waited: s.lag.waited,
+          text: document.getElementById('st-lag').textContent};
 }"""
 
 
@@ -26,7 +27,8 @@ def test_page_shows_glass_to_glass_lag_and_draws_results_over_their_frames(start
     page = new_page()
     page.goto(stack.url)
     page.wait_for_function(
-        "() => { const l = window.cameraUI.state.lag; return l.picture.length > 20 && l.label.length > 3; }",
+        "() => { const l = window.cameraUI.state.lag;"
+        " return l.picture.length > 20 && l.label.length > 3; }",
         timeout=scaled(30) * 1000,
     )
     checked = 0

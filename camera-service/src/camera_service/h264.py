@@ -155,7 +155,7 @@ class SharedH264:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._signal.wait(), within)
 
-    def _left(self, track: "H264Track") -> None:
+    def leave(self, track: "H264Track") -> None:
         self._tracks.discard(track)
         if not self._tracks and self._task is not None:
             self._task.cancel()
@@ -252,4 +252,4 @@ class H264Track(MediaStreamTrack):
 
     def stop(self) -> None:
         super().stop()
-        self._shared._left(self)
+        self._shared.leave(self)
