@@ -214,7 +214,7 @@ class H264Track(MediaStreamTrack):
         super().__init__()
         self._shared = shared
         self._sent: int | None = None  # index of the packet sent last; None: needs a keyframe
-        self._since = shared.newest()
+        self._since = 0  # when waiting for a keyframe: one after this index
         self.skips = 0
 
     def watch_keyframe_requests(self, sender) -> None:
@@ -229,7 +229,7 @@ class H264Track(MediaStreamTrack):
 
     async def recv(self) -> av.Packet:
         if self._sent is None:
-            self._shared.request_keyframe()
+            self._want_keyframe()
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -246,9 +246,14 @@ class H264Track(MediaStreamTrack):
         if item is None and self._shared.newest() > self._sent + 1:
             self.skips += 1  # fell out of the ring: resume at the next keyframe
             log.debug("H.264 peer behind by %d packets", self._shared.newest() - self._sent)
-            self._since, self._sent = self._shared.newest(), None
-            self._shared.request_keyframe()
+            self._sent = None
+            self._want_keyframe()
         return item
+
+    def _want_keyframe(self) -> None:
+        """Start (again) at a keyframe encoded from now on, never an older one in the ring."""
+        self._since = self._shared.newest()
+        self._shared.request_keyframe()
 
     def stop(self) -> None:
         super().stop()
