@@ -93,6 +93,24 @@ async def test_vp8_only_client_still_plays(service, http):
         await pc.close()
 
 
+async def test_an_offer_without_h264_or_vp8_is_refused_clearly(service, http):
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp.replace("VP8/90000", "VP9/90000").replace(
+        "H264/90000", "AV1/90000"
+    )
+    try:
+        async with http.post(service.make_url("/offer"), json={"sdp": sdp, "type": "offer"}) as r:
+            reply = await r.json()
+            assert r.status == 400
+        assert "no codec the camera sends (H.264 or VP8)" in reply["error"]
+        assert "AV1, VP9" in reply["error"]
+        assert not service.app[WEBRTC].peers
+    finally:
+        await pc.close()
+
+
 def nal_types(data: bytes) -> list[int]:
     return [unit[0] & 0x1F for unit in data.split(b"\x00\x00\x01")[1:] if unit]
 

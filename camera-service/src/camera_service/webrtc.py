@@ -160,7 +160,22 @@ def parse_offer(body: object) -> RTCSessionDescription:
         raise OfferError("'type' must be 'offer'")
     if not sdp.startswith("v=0") or "m=video" not in sdp:
         raise OfferError("'sdp' is not an SDP offer with a video section")
+    _check_codecs(sdp)
     return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def _check_codecs(sdp: str) -> None:
+    """An offer whose video takes neither H.264 nor VP8 cannot be answered: say so."""
+    try:
+        media = SessionDescription.parse(sdp).media
+    except Exception:  # malformed: answering reports it
+        return
+    names = {c.name.upper() for m in media if m.kind == "video" for c in m.rtp.codecs}
+    if names and not names & {"H264", "VP8"}:
+        offered = ", ".join(sorted(names - {"RTX", "RED", "ULPFEC", "FLEXFEC-03"})) or "none"
+        raise OfferError(
+            f"the offer's video takes no codec the camera sends (H.264 or VP8); it offers {offered}"
+        )
 
 
 class WebRtc:
