@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from support.services import red_images
 from support.timing import scaled
 
@@ -16,7 +17,10 @@ LAG = """() => {
 }"""
 
 
-def test_page_shows_glass_to_glass_lag_and_draws_results_over_their_frames(start_stack, new_page):
+@pytest.mark.parametrize("mode", ["webrtc", "mjpeg"])
+def test_page_shows_glass_to_glass_lag_and_draws_results_over_their_frames(
+    start_stack, new_page, mode
+):
     stack = start_stack(
         "colors_rgb_int8",
         red_images(),
@@ -25,7 +29,8 @@ def test_page_shows_glass_to_glass_lag_and_draws_results_over_their_frames(start
         INFERENCE_INTERVAL="0",
     )
     page = new_page()
-    page.goto(stack.url)
+    page.goto(f"{stack.url}/?mode={mode}")
+    page.wait_for_selector(f"body[data-mode='{mode}']", timeout=scaled(20) * 1000)
     page.wait_for_function(
         "() => { const l = window.cameraUI.state.lag;"
         " return l.picture.length > 20 && l.label.length > 3; }",
