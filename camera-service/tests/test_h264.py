@@ -8,6 +8,7 @@ import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from camera_helpers import wait_until
+from camera_service import webrtc
 from camera_service.app import WEBRTC
 from camera_service.capture import Frame
 from camera_service.h264 import KEYFRAME_GAP, RING, Encoder, bitrate_for
@@ -107,6 +108,23 @@ async def test_an_offer_without_h264_or_vp8_is_refused_clearly(service, http):
         assert "no codec the camera sends (H.264 or VP8)" in reply["error"]
         assert "AV1, VP9" in reply["error"]
         assert not service.app[WEBRTC].peers
+    finally:
+        await pc.close()
+
+
+async def test_a_peer_that_never_connects_stops_the_encoder(service, http, monkeypatch):
+    monkeypatch.setattr(webrtc, "CONNECT_TIMEOUT", 1.0)
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+    try:
+        async with http.post(service.make_url("/offer"), json=body) as response:
+            assert response.status == 200  # answered, but the client never takes the answer
+        shared = service.app[WEBRTC].h264
+        assert shared._task is not None  # encoding for the peer that is coming
+        await wait_until(lambda: not service.app[WEBRTC].peers, 10)
+        await wait_until(lambda: shared._task is None and not shared._tracks, 5)
     finally:
         await pc.close()
 

@@ -219,7 +219,9 @@ class WebRtc:
         await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
         await self.h264.close()
 
-    def _attach(self, pc: RTCPeerConnection, transceiver: RTCRtpTransceiver, codec) -> None:
+    def _attach(
+        self, pc: RTCPeerConnection, transceiver: RTCRtpTransceiver, codec: str | None
+    ) -> None:
         """The shared H.264 encode for an H.264 peer, else the per-peer VP8 path."""
         if codec == "H264":
             track = self.h264.subscribe()
@@ -261,6 +263,9 @@ class WebRtc:
         if timeout is not None and timeout is not asyncio.current_task():
             timeout.cancel()
         pc.remove_all_listeners()
+        for sender in pc.getSenders():  # aiortc stops a track only if its sender started
+            if sender.track is not None:
+                sender.track.stop()
         await pc.close()
         if not any(codec != "H264" for codec in self.codecs.values()) and self._track is not None:
             self._track.stop()  # the relay stops reading the capture
