@@ -46,6 +46,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/collect.py
 	$(PY) bench/outputs.py
 	$(PY) bench/mqtt.py
+	$(PY) bench/lag.py
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
 models:

@@ -6,6 +6,7 @@ import { createEvents } from "./events.js";
 import { containRect, canvasLayout, naturalSize } from "./geometry.js";
 import { getJson } from "./http.js";
 import { MQTT_ROW } from "./mqtt.js";
+import { LAG_ROW, startFrameSync } from "./lag.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { topLabel } from "./results.js";
@@ -103,13 +104,20 @@ function startLive(doc, events) {
     render();
   }
 
-  function onResult(result) {
+  // Each result is drawn over its own frame when the picture says which it is (lag.js).
+  function showResult(result) {
     state.result = result;
     state.resultArrivedAt = performance.now();
-    if (typeof result.received_at === "number") noteClock(Date.now() / 1000 - result.received_at);
-    doc.body.dataset.resultCount = String(Number(doc.body.dataset.resultCount) + 1);
     speech.consider(topLabel(result));
     render();
+  }
+  const frames = startFrameSync({ state, video: el.video, img: el.img, show: showResult });
+  panel.addStatusRow(LAG_ROW);
+
+  function onResult(result) {
+    if (typeof result.received_at === "number") noteClock(Date.now() / 1000 - result.received_at);
+    doc.body.dataset.resultCount = String(Number(doc.body.dataset.resultCount) + 1);
+    frames.push(result);
   }
 
   async function loadInitial() {

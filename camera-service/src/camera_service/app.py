@@ -82,6 +82,7 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         settings.inference_interval,
         capture,
         on_result=lambda result: _dispatch(listeners, result),
+        jpeg_of=app[MJPEG].jpeg_of,
     )
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()

@@ -2,6 +2,8 @@
 
 Each WebSocket connection is answered in order, one message at a time; many
 connections run at once on a thread pool with one interpreter per thread.
+With more than one worker, OpenCV's own thread pool is turned off: requests
+already run in parallel, and two pools on the same cores only contend.
 """
 
 import asyncio
@@ -15,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
+import cv2
 from aiohttp import WSMsgType, web
 
 from . import metrics, pipeline
@@ -81,6 +84,8 @@ async def _service_ctx(app: web.Application, settings: Settings):
     runtime = load_runtime()
     workers, threads = pool_sizes(settings.num_threads)
     log.info("%s interpreter(s) of %s thread(s) each", workers, threads)
+    if workers > 1:
+        cv2.setNumThreads(1)  # parallel across requests, not inside one
     store = ModelStore(
         settings.model_dir, partial(load_model, runtime=runtime, workers=workers, threads=threads)
     )
