@@ -30,6 +30,7 @@ The report is printed (markdown) and written to WORK/report-ARCH.md.
 import argparse
 import json
 import logging
+import os
 import shlex
 import shutil
 import signal
@@ -173,6 +174,7 @@ def build(service: str, arch: str, work: Path) -> Image:
             if word in ("RUN", "COPY"):
                 image.steps.append((f"{word} {rest[:70]}", time.monotonic() - started, outcome))
                 log.info("%s %s: %s in %.0f s", service, word, outcome, image.steps[-1][1])
+    (image.root / "replay-ca.crt").unlink(missing_ok=True)
     return image
 
 
@@ -195,6 +197,7 @@ def replay(image: Image, arch: str, word: str, rest: str, args: dict[str, str]) 
         for source in sources:
             copy_in(image, ROOT / source, target)
     elif word == "RUN":
+        env.update(build_env(image.root))
         if "archive.raspberrypi.com" in rest and not reachable(
             "https://archive.raspberrypi.com/debian/dists/bookworm/InRelease"
         ):
@@ -209,6 +212,15 @@ def replay(image: Image, arch: str, word: str, rest: str, args: dict[str, str]) 
     elif word == "CMD":
         image.cmd = json_or_shell(rest)
     return "ok"
+
+
+def build_env(root: Path) -> dict[str, str]:
+    """Build-time only: this machine's CA bundle for pip, where its HTTPS goes through a proxy."""
+    bundle = os.environ.get("PIP_CERT") or os.environ.get("REQUESTS_CA_BUNDLE")
+    if not bundle or not Path(bundle).is_file():
+        return {}
+    shutil.copy(bundle, root / "replay-ca.crt")
+    return {"PIP_CERT": "/replay-ca.crt"}
 
 
 def copy_in(image: Image, source: Path, target: str) -> None:
