@@ -173,3 +173,46 @@ def test_pins_resolve_to_wheels_for_every_board(requirements, arch, tmp_path):
     assert names == {Requirement(pin).name.lower().replace("_", "-") for pin in pins}
     for item in chosen:
         assert item["download_info"]["url"].endswith(".whl"), item["download_info"]["url"]
+    assert not unmet_dependencies(chosen, machine), f"{requirements.parent.name} on {arch}"
+
+
+def normal(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def unmet_dependencies(chosen: list[dict], machine: str) -> list[str]:
+    """`pip check` for the target: each wheel's dependencies against the pinned versions."""
+    pinned = {normal(item["metadata"]["name"]): item["metadata"]["version"] for item in chosen}
+    environment = {**marker_environment(machine), "extra": ""}
+    unmet = []
+    for item in chosen:
+        for line in item["metadata"].get("requires_dist", []):
+            needed = Requirement(line)
+            if needed.marker and not needed.marker.evaluate(environment):
+                continue
+            version = pinned.get(normal(needed.name))
+            if version is None or not needed.specifier.contains(version, prereleases=True):
+                unmet.append(f"{item['metadata']['name']} needs {line}, pinned: {version}")
+    return unmet
+
+
+def test_unmet_dependencies_are_found():
+    chosen = [
+        {"metadata": {"name": "opencv-python-headless", "version": "5.0.0.93",
+                      "requires_dist": ['numpy>=2; python_version >= "3.9"']}},
+        {"metadata": {"name": "numpy", "version": "1.26.4", "requires_dist": []}},
+        {"metadata": {"name": "aiohttp", "version": "3.14.5",
+                      "requires_dist": ["yarl>=1.17", 'aiodns>=3.3; extra == "speedups"']}},
+    ]  # fmt: skip
+    assert unmet_dependencies(chosen, "aarch64") == [
+        'opencv-python-headless needs numpy>=2; python_version >= "3.9", pinned: 1.26.4',
+        "aiohttp needs yarl>=1.17, pinned: None",
+    ]
+
+
+def test_the_pi_camera_service_keeps_the_numpy_the_os_picamera2_was_built_for():
+    # Raspberry Pi OS bookworm builds picamera2's compiled modules (simplejpeg,
+    # libcamera's bindings) against numpy 1.24: the venv must not shadow it with 2.x.
+    pins = pinned_requirements(ROOT / "camera-service" / "requirements.txt", "aarch64")
+    numpy = next(pin for pin in pins if pin.startswith("numpy=="))
+    assert numpy.split("==")[1].split(".")[0] == "1", numpy
