@@ -71,6 +71,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/edge-replay"))
     parser.add_argument("--services", nargs="+", default=list(SERVICES), choices=SERVICES)
     parser.add_argument("--no-run", action="store_true", help="build only, start nothing")
+    parser.add_argument(
+        "--numpy-check-only",
+        action="store_true",
+        help="only the numpy check, in the camera-service chroot an earlier run built",
+    )
     return parser.parse_args(argv)
 
 
@@ -348,6 +353,44 @@ def run_services(images: dict[str, Image], work: Path, arch: str) -> list[str]:
     return results
 
 
+NUMPY_PROBE = (
+    "import numpy, numexpr; "
+    "print('numpy', numpy.__version__, 'from', numpy.__file__); "
+    "print('numexpr (Debian, built for numpy 1.24) from', numexpr.__file__); "
+    "print('evaluate ->', numexpr.evaluate('a * 2', {'a': numpy.arange(3)}))"
+)
+
+
+def numpy_check(image: Image) -> list[str]:
+    """Do modules the OS compiled against numpy 1.24 import in the camera's venv?
+
+    Raspberry Pi's simplejpeg and libcamera bindings cannot be installed
+    here, so Debian's python3-numexpr (also compiled against bookworm's
+    numpy 1.24) stands in: it must import under the venv's numpy, and must
+    not under a numpy 2 venv (the failure the pins avoid). Run after the
+    image was measured; it installs into the chroot.
+    """
+    results = []
+    with Mounts(image.root):
+        chroot = ["chroot", str(image.root), "/usr/bin/env", "-i", f"PATH={DOCKER_PATH}"]
+        chroot += [f"{k}={v}" for k, v in build_env(image.root).items()]
+        install = "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+        run([*chroot, "/bin/sh", "-c", install + "python3-numexpr >/dev/null"])
+        ok = subprocess.run(
+            [*chroot, "/opt/venv/bin/python", "-c", NUMPY_PROBE], capture_output=True, text=True
+        )
+        results.append(f"camera venv + OS numexpr: exit {ok.returncode}: {ok.stdout.strip()}")
+        numpy2 = (
+            "python3 -m venv --system-site-packages /tmp/np2 "
+            "&& /tmp/np2/bin/pip install -q numpy==2.4.6 && /tmp/np2/bin/python -c "
+            + shlex.quote(NUMPY_PROBE)
+        )
+        bad = subprocess.run([*chroot, "/bin/sh", "-c", numpy2], capture_output=True, text=True)
+        why = [line for line in bad.stderr.splitlines() if "NumPy" in line or "Error" in line]
+        results.append(f"numpy 2.4.6 venv + OS numexpr: exit {bad.returncode}: {why[:2]}")
+    return results
+
+
 def report(arch: str, images: dict[str, Image], sizes: dict[str, float], checks: list[str]) -> str:
     lines = [f"# Replay for {arch} ({BALENA_ARCH[arch]})", ""]
     lines += ["| image | size (MB, du) | build steps (s) |", "|---|---|---|"]
@@ -368,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if args.numpy_check_only:
+        camera = Image("camera-service", args.work / args.arch / "camera-service")
+        log.info("numpy check:\n%s", "\n".join(numpy_check(camera)))
+        return 0
     base = base_root(args.work, args.arch)
     sizes = {"base (bookworm minbase)": size_mb(base)}
     images = {}
@@ -376,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes[service] = size_mb(images[service].root)
         log.info("%s built: %.0f MB", service, sizes[service])
     checks = [] if args.no_run else run_services(images, args.work, args.arch)
+    if "camera-service" in images:
+        checks += numpy_check(images["camera-service"])
     checks.append(f"total wall time {time.monotonic() - started:.0f} s")
     text = report(args.arch, images, sizes, checks)
     (args.work / f"report-{args.arch}.md").write_text(text)
