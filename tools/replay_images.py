@@ -116,7 +116,7 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 def base_root(work: Path, arch: str) -> Path:
     root = work / f"base-{arch}"
     if not (root / ".replay-base").exists():
-        shutil.rmtree(root, ignore_errors=True)
+        remove_tree(root)
         log.info("debootstrap bookworm %s into %s", arch, root)
         run(["debootstrap", f"--arch={arch}", "--variant=minbase", "bookworm", str(root), MIRROR])
         run(["chroot", str(root), "apt-get", "clean"])
@@ -156,6 +156,20 @@ class Mounts:
         self.mounted.clear()
 
 
+def remove_tree(root: Path) -> None:
+    """Delete ROOT, first unmounting anything still mounted under it (an interrupted run
+    leaves /dev bound there, and deleting through that would delete the host's /dev)."""
+    prefix = str(root.resolve()) + "/"
+    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
+        target = line.split()[1]
+        if target.startswith(prefix):
+            subprocess.run(["umount", "-R", "-l", target], check=False)
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    if any(line.split()[1].startswith(prefix) for line in mounts):
+        raise RuntimeError(f"cannot unmount everything under {root}; not deleting it")
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def reachable(url: str) -> bool:
     try:
         urllib.request.urlopen(url, timeout=10).close()
@@ -166,7 +180,7 @@ def reachable(url: str) -> bool:
 
 def build(service: str, arch: str, work: Path) -> Image:
     image = Image(service, work / arch / service)
-    shutil.rmtree(image.root, ignore_errors=True)
+    remove_tree(image.root)
     image.root.parent.mkdir(parents=True, exist_ok=True)
     run(["cp", "-a", str(base_root(work, arch)), str(image.root)])
     (image.root / ".replay-base").unlink()
@@ -289,7 +303,7 @@ def stop(process: subprocess.Popen) -> float:
 def run_services(images: dict[str, Image], work: Path, arch: str) -> list[str]:
     """Start the three services like compose does; every check that passed, as lines."""
     data = work / arch / "run" / "data"
-    shutil.rmtree(data.parent, ignore_errors=True)
+    remove_tree(data.parent)
     data.mkdir(parents=True)
     results = []
 
@@ -341,7 +355,7 @@ def run_services(images: dict[str, Image], work: Path, arch: str) -> list[str]:
         status = json.loads(wait_for(f"{base}/api/status", camera[0]))
         results.append(f"camera-service /api/status camera: {json.dumps(status['camera'])}")
         deadline = time.monotonic() + START_TIMEOUT
-        while status["inference"]["state"] != "connected" and time.monotonic() < deadline:
+        while status["inference"]["state"] != "online" and time.monotonic() < deadline:
             time.sleep(2)
             status = json.loads(wait_for(f"{base}/api/status", camera[0]))
         results.append(f"camera-service inference: {json.dumps(status['inference'])}")
@@ -406,8 +420,14 @@ def report(arch: str, images: dict[str, Image], sizes: dict[str, float], checks:
     return "\n".join(lines) + "\n"
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # SIGTERM unwinds like Ctrl-C, so every chroot's mounts are released.
+    signal.signal(signal.SIGTERM, _interrupt)
     args = parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
