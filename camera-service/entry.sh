@@ -28,7 +28,7 @@ udevd_command() {
 
 fresh_dev() {
   # Keep /dev/shm and /dev/mqueue, which Docker mounted, on the new /dev.
-  tmp=$(mktemp -d)
+  tmp=$(mktemp -d) || return 0
   if ! mount -t devtmpfs none "$tmp" 2>/dev/null; then
     rmdir "$tmp"
     say "UDEV: cannot mount devtmpfs (container not privileged?); devices plugged in later will not appear"
@@ -40,7 +40,10 @@ fresh_dev() {
       mount --move "/dev/$sub" "$tmp/$sub" 2>/dev/null || true
     fi
   done
-  mount --move "$tmp" /dev
+  if ! mount --move "$tmp" /dev; then
+    say "UDEV: cannot move the new devtmpfs onto /dev; keeping the old /dev"
+    umount "$tmp" 2>/dev/null || true
+  fi
   rmdir "$tmp" 2>/dev/null || true
 }
 

@@ -144,6 +144,17 @@ def test_unprivileged_container_skips_the_fresh_dev_and_says_so(fakes):
     assert calls[-1] == ["service", f"{pid} --flag"]
 
 
+def test_a_failed_move_onto_dev_keeps_the_old_dev_and_still_starts(fakes):
+    udev_tools(fakes)
+    fake(fakes, "mount", '[ "$1" = --move ] && [ "$3" = /dev ] && exit 32; exit 0')
+    fake(fakes, "umount")
+    code, err, pid, calls = run_entry(fakes, {"UDEV": "1"})
+    assert code == 7
+    assert "cannot move the new devtmpfs onto /dev" in err
+    assert [name for name, _ in calls][-4:] == ["udevd", "udevadm", "udevadm", "service"]
+    assert calls[-1] == ["service", f"{pid} --flag"]
+
+
 def test_a_bad_udev_value_stops_with_one_line_naming_it(fakes):
     udev_tools(fakes)
     code, err, _pid, calls = run_entry(fakes, {"UDEV": "maybe"})
