@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--services", nargs="+", default=list(SERVICES), choices=SERVICES)
     parser.add_argument("--no-run", action="store_true", help="build only, start nothing")
     parser.add_argument(
+        "--reuse", action="store_true", help="keep the images an earlier run built; only run them"
+    )
+    parser.add_argument(
         "--numpy-check-only",
         action="store_true",
         help="only the numpy check, in the camera-service chroot an earlier run built",
@@ -127,7 +130,12 @@ def base_root(work: Path, arch: str) -> Path:
 
 
 class Mounts:
-    """/proc, /dev and /sys inside a chroot, and the host's resolv.conf."""
+    """/proc and /dev inside a chroot, and the host's resolv.conf.
+
+    Not /sys: under qemu-user it describes this machine's x86 CPUs, and
+    TFLite's cpuinfo then crashes the interpreter (SIGSEGV in
+    `Interpreter.__init__`); without it cpuinfo falls back and runs.
+    """
 
     def __init__(self, root: Path, extra: list[tuple[Path, str]] = ()) -> None:
         self.root = root
@@ -138,7 +146,6 @@ class Mounts:
         shutil.copy("/etc/resolv.conf", self.root / "etc/resolv.conf")
         self._mount(["-t", "proc", "proc"], "proc")
         self._mount(["--rbind", "/dev"], "dev")
-        self._mount(["-t", "sysfs", "sysfs"], "sys")
         for source, target in self.extra:
             source.mkdir(parents=True, exist_ok=True)
             self._mount(["--bind", str(source)], target.lstrip("/"))
@@ -439,7 +446,14 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"base (bookworm minbase)": size_mb(base)}
     images = {}
     for service in args.services:
-        images[service] = build(service, args.arch, args.work)
+        saved = args.work / args.arch / f"{service}.json"
+        if args.reuse and saved.exists():
+            images[service] = Image(**{**json.loads(saved.read_text()), "service": service})
+            images[service].root = Path(images[service].root)
+        else:
+            images[service] = build(service, args.arch, args.work)
+            record = {k: v for k, v in vars(images[service]).items() if k != "service"}
+            saved.write_text(json.dumps({**record, "root": str(images[service].root)}))
         sizes[service] = size_mb(images[service].root)
         log.info("%s built: %.0f MB", service, sizes[service])
     checks = [] if args.no_run else run_services(images, args.work, args.arch)
