@@ -6,7 +6,8 @@ capabilities say it is a camera (not a codec, ISP, raw sensor or metadata
 node). When nothing gives a frame the demo scene plays instead of the
 service restarting forever; the log says so in one line and `/api/status`
 carries it (`camera.auto`). The choice is made again whenever the source is
-reopened, so a camera that appears later is found.
+reopened after a failure; a camera connected while the demo plays is found
+at the next start.
 """
 
 import importlib
@@ -61,10 +62,10 @@ class AutoSource:
         self._state = state
         self._source: FrameSource | None = None
         self._first: np.ndarray | None = None
+        self._passed: dict[str, str] = {}  # filled while opening, then published whole
 
     def open(self) -> None:
-        state = self._state
-        state.passed_over = {}
+        self._passed = {}
         capabilities = self._capabilities()
         camera_board = sorted(p for p, c in capabilities.items() if c.driver in PI_CSI_DRIVERS)
         candidates = []
@@ -72,12 +73,12 @@ class AutoSource:
             candidates.append(("picamera2", self._probes.open_picamera2))
         for path, capability in capabilities.items():
             if reason := capability.rejection():
-                state.passed_over[path] = reason
+                self._passed[path] = reason
             else:
                 candidates.append((f"v4l2:{path}", lambda p=path: self._probes.open_v4l2(p)))
         for spec, opener in candidates:
             if self._try(spec, opener):
-                state.choice, state.fallback = spec, False
+                self._publish(spec, fallback=False)
                 log.info("CAMERA_SOURCE=auto: using %s", spec)
                 return
         self._fall_back(camera_board)
@@ -101,7 +102,7 @@ class AutoSource:
             try:
                 found[path] = self._probes.capability(path)
             except NotV4l2 as error:
-                self._state.passed_over[path] = str(error)
+                self._passed[path] = str(error)
         return found
 
     def _picamera2_importable(self, camera_board: list[str]) -> bool:
@@ -114,7 +115,7 @@ class AutoSource:
                     "in this image; the camera cannot be used",
                     ", ".join(camera_board),
                 )
-            self._state.passed_over["picamera2"] = "not installed"
+            self._passed["picamera2"] = "not installed"
             return False
         try:
             importlib.import_module(module)
@@ -126,7 +127,7 @@ class AutoSource:
                 why,
                 f"; the Pi camera on {', '.join(camera_board)} is unusable" if camera_board else "",
             )
-            self._state.passed_over["picamera2"] = f"import failed: {why}"
+            self._passed["picamera2"] = f"import failed: {why}"
             return False
         return True
 
@@ -138,7 +139,7 @@ class AutoSource:
             self._first = source.read()
         except Exception as error:  # any failure: this one gives no frames, try the next
             key = spec.removeprefix("v4l2:")  # nodes are named by their path, as above
-            self._state.passed_over[key] = str(error) or type(error).__name__
+            self._passed[key] = str(error) or type(error).__name__
             if source is not None:
                 _close_quietly(source)
             return False
@@ -147,8 +148,7 @@ class AutoSource:
         return True
 
     def _fall_back(self, camera_board: list[str]) -> None:
-        state = self._state
-        tried = "; ".join(f"{k}: {v}" for k, v in state.passed_over.items()) or "no camera found"
+        tried = "; ".join(f"{k}: {v}" for k, v in self._passed.items()) or "no camera found"
         log.warning(
             "CAMERA_SOURCE=auto: NO CAMERA GAVE A FRAME, showing the demo scene (%s)%s",
             tried,
@@ -158,7 +158,12 @@ class AutoSource:
         source.open()
         self._source = source
         self.name = source.name
-        state.choice, state.fallback = source.name, True
+        self._publish(source.name, fallback=True)
+
+    def _publish(self, choice: str, fallback: bool) -> None:
+        """Hand the outcome to /api/status in one assignment each (it reads from another thread)."""
+        self._state.passed_over = dict(self._passed)
+        self._state.choice, self._state.fallback = choice, fallback
 
 
 def _close_quietly(source: FrameSource) -> None:
