@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from camera_helpers import get_status, serve, wait_until, write_video
 from camera_service.settings import Settings
-from camera_service.sources import AutoState, create_source
+from camera_service.sources import AutoState, SourceError, create_source
 from camera_service.sources.auto import AutoSource, Probes
 from camera_service.sources.demo import DemoSource
 from camera_service.sources.file import FileSource
@@ -294,3 +294,15 @@ async def test_auto_on_a_machine_without_cameras_serves_the_demo_and_says_so(set
 async def test_status_has_no_auto_block_for_an_explicit_source(service, http):
     status = await get_status(http, service)
     assert status["camera"]["auto"] is None
+
+
+def test_a_named_picamera2_that_fails_to_import_says_why(tmp_path, monkeypatch):
+    package = tmp_path / "site" / "picamera2"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(NUMPY_MISMATCH)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    importlib.invalidate_caches()
+    monkeypatch.delitem(sys.modules, "picamera2", raising=False)
+    source = create_source("picamera2", Settings())
+    with pytest.raises(SourceError, match=r"picamera2 cannot be imported: numpy\.core\.multiarray"):
+        source.open()

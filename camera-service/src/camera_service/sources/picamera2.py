@@ -29,8 +29,8 @@ class Picamera2Source:
             )
             camera.configure(config)
             camera.start()
-        except ImportError as error:
-            raise SourceError("picamera2 is not installed") from error
+        except ImportError as error:  # absent, or present but broken (e.g. its numpy)
+            raise SourceError(f"picamera2 cannot be imported: {error}") from error
         except Exception as error:
             raise SourceError(f"cannot start the Pi camera: {error}") from error
         self._camera = camera
