@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes[service] = size_mb(images[service].root)
         log.info("%s built: %.0f MB", service, sizes[service])
     checks = [] if args.no_run else run_services(images, args.work, args.arch)
-    if "camera-service" in images:
+    if "camera-service" in images and args.arch == "arm64":  # the Pi builds, with picamera2
         checks += numpy_check(images["camera-service"])
     checks.append(f"total wall time {time.monotonic() - started:.0f} s")
     text = report(args.arch, images, sizes, checks)
