@@ -67,8 +67,11 @@ def test_services_share_the_model_store_and_check_health():
     camera = services["camera-service"]
     assert camera["ports"] == ["80:80"]
     assert camera["privileged"] is True
-    assert camera["labels"]["io.balena.features.kernel-modules"] == "1"
+    assert camera["labels"] == {"io.balena.features.kernel-modules": "1"}  # no host /proc
+    assert camera["environment"]["UDEV"] == "1"
     assert camera["environment"]["INFERENCE_URL"] == "ws://inference-service:8765"
+    for name, service in services.items():
+        assert "expose" not in service, f"{name}: balena ignores expose"
     for name in ("camera-service", "inference-service"):
         assert services[name]["restart"] == "always"
         assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
@@ -100,7 +103,13 @@ def test_balena_yml_names_the_fleet_and_its_devices():
     assert spec["type"] == "sw.application"
     assert spec["name"] and spec["description"]
     devices = set(spec["data"]["supportedDeviceTypes"])
-    assert {"raspberrypi3", "raspberrypi4-64", "raspberrypi5", "genericx86-64-ext"} <= devices
+    assert {"raspberrypi4-64", "raspberrypi5", "genericx86-64-ext"} <= devices
+    assert spec["data"]["defaultDeviceType"] in devices
+    config = {k: v for item in spec["data"]["applicationConfigVariables"] for k, v in item.items()}
+    assert config["BALENA_HOST_CONFIG_camera_auto_detect"] == "1"  # the sensor's overlay
+    assert config["BALENA_HOST_CONFIG_dtoverlay"] == "vc4-kms-v3d"  # libcamera wants KMS
+    assert int(config["BALENA_HOST_CONFIG_gpu_mem"]) >= 32  # 16 boots firmware without camera
+    assert "BALENA_HOST_CONFIG_start_x" not in config  # the legacy stack hides it from libcamera
     variables = {k for item in spec["data"]["applicationEnvironmentVariables"] for k in item}
     assert {"username", "password", "EI_API_KEY", "rotation", "TURN_SERVER"} <= variables
 

@@ -16,7 +16,7 @@ from .events import Events, sse
 from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
-from .sources import create_source, resolve_auto
+from .sources import AutoState, create_source
 from .telemetry import TELEMETRY, Telemetry, telemetry_ctx, telemetry_metrics
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
@@ -35,6 +35,7 @@ INFERENCE = web.AppKey("inference", InferenceClient)
 CLOSING = web.AppKey("closing", asyncio.Event)
 RESULT_LISTENERS = web.AppKey("result_listeners", list)
 STARTED = web.AppKey("started", float)
+AUTO = web.AppKey("auto", AutoState)  # what CAMERA_SOURCE=auto chose, for /api/status
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -61,9 +62,9 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def _build_parts(app: web.Application, settings: Settings) -> None:
-    spec = resolve_auto() if settings.camera_source == "auto" else settings.camera_source
+    auto = app[AUTO] = AutoState()
     capture = Capture(
-        lambda: create_source(spec, settings),
+        lambda: create_source(settings.camera_source, settings, auto),
         (settings.width, settings.height),
         settings.fps,
         settings.rotation,
@@ -197,6 +198,7 @@ def status(app: web.Application) -> dict:
             "rotation": settings.rotation,
             "state": camera_state(capture),
             "frames": capture.frames,
+            "auto": app[AUTO].status() if settings.camera_source == "auto" else None,
         },
         "inference": {
             "url": redact_url(inference.url),

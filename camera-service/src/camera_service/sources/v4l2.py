@@ -6,6 +6,7 @@ import re
 import cv2
 
 from .base import SourceError, VideoCaptureSource
+from .v4l2_caps import NotV4l2, query
 
 
 def video_devices() -> list[str]:
@@ -18,6 +19,18 @@ def video_devices() -> list[str]:
     return sorted(glob.glob("/dev/video*"), key=number)
 
 
+def camera_nodes() -> list[str]:
+    """The /dev/videoN nodes that are cameras (not codec, ISP or metadata nodes)."""
+    cameras = []
+    for path in video_devices():
+        try:
+            if query(path).rejection() is None:
+                cameras.append(path)
+        except NotV4l2:
+            continue
+    return cameras
+
+
 class V4l2Source(VideoCaptureSource):
     def __init__(self, device: str | None, width: int, height: int, fps: float) -> None:
         self._device = device
@@ -27,9 +40,9 @@ class V4l2Source(VideoCaptureSource):
         self.name = f"v4l2:{device}" if device else "v4l2"
 
     def open(self) -> None:
-        device = self._device or next(iter(video_devices()), None)
+        device = self._device or next(iter(camera_nodes()), None)
         if device is None:
-            raise SourceError("no /dev/video* device")
+            raise SourceError("no V4L2 camera among /dev/video*")
         self.name = f"v4l2:{device}"
         capture = cv2.VideoCapture(device, cv2.CAP_V4L2)
         if not capture.isOpened():
