@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MAX_SIDE = 640
 JPEG_QUALITY = 85
 OPEN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 1.0  # for the service's close reply: it may itself be going away
 REPLY_TIMEOUT = 10.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -109,7 +110,10 @@ class InferenceClient:
                 try:
                     async with asyncio.timeout(OPEN_TIMEOUT):
                         ws = await session.ws_connect(
-                            self.url, max_msg_size=4 * 1024 * 1024, heartbeat=20
+                            self.url,
+                            max_msg_size=4 * 1024 * 1024,
+                            heartbeat=20,
+                            timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT),
                         )
                     try:
                         await self._hello(ws)
