@@ -138,7 +138,9 @@ def peak_rss(pid: int) -> int:
     ],
     ids=["60 MB: refused unread", "15 MB: read, then too_large", "16 MB of text: too_large"],
 )
-def test_four_concurrent_large_messages_leave_the_service_under_250_mb(tmp_path, megabytes, answer):
+def test_four_concurrent_large_messages_leave_the_service_under_250_mb(
+    tmp_path, kind, megabytes, answer
+):
     store = tmp_path / "models"
     install_model(store, "colors_rgb_int8")
     service = Service(
