@@ -121,7 +121,7 @@ class InferenceClient:
                         backoff = BACKOFF_FIRST
                         await self._exchange(ws)
                     finally:
-                        await ws.close()  # a normal close, also when the service stops
+                        await _close_quietly(ws)  # a normal close, also when the service stops
                 except (OSError, TimeoutError, aiohttp.ClientError, InferenceError) as error:
                     self._went_offline(error)
                 await asyncio.sleep(backoff)
@@ -200,6 +200,15 @@ class InferenceClient:
         self.state = "offline"
         self.error = reason
         self._want_hello = True
+
+
+async def _close_quietly(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close, never raising: an error raised here would replace a cancellation on its way
+    out (the service stopping), and the reconnect loop would then run on forever."""
+    try:
+        await ws.close()
+    except (OSError, aiohttp.ClientError) as error:
+        log.debug("Closing the inference connection: %s", error)
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse) -> dict:
