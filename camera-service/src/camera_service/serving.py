@@ -24,7 +24,7 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 HEADER_TIMEOUT = 30.0
-SHUTDOWN_TIMEOUT = 1.5
+SHUTDOWN_TIMEOUT = 1.0  # a request in progress gets this, then as long again once cancelled
 MAX_CONNECTIONS = 256
 MAX_PER_ADDRESS = 64
 

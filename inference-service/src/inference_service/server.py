@@ -33,7 +33,7 @@ MAX_TEXT_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
 # with close 1009 (message too big).
 WS_MAX_MESSAGE = MAX_IMAGE_BYTES * 12 // 10 * 4 // 3 + 64 * 1024
 WS_CLOSE_TIMEOUT = 1.0  # seconds to wait for a client's close reply
-SHUTDOWN_TIMEOUT = 1.5  # seconds a request in progress gets at shutdown
+SHUTDOWN_TIMEOUT = 1.0  # a request in progress gets this, then as long again once cancelled
 
 
 @dataclass
