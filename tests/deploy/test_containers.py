@@ -171,3 +171,8 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     module = SERVICES[service]
     subprocess.run([python, "-c", f"import {module}.__main__"], check=True, cwd=tmp_path)
     assert (env_dir / "bin" / service).exists(), "the console script the image runs is missing"
+    if service == "camera-service":  # the page ships inside the package
+        check = "from camera_service.settings import default_web_dir as d; print(d())"
+        where = subprocess.run([python, "-c", check], check=True, cwd=tmp_path, text=True,
+                               capture_output=True).stdout.strip()  # fmt: skip
+        assert Path(where).is_relative_to(env_dir) and (Path(where) / "index.html").is_file()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from . import auth, metrics
+from . import auth, bodies, metrics
 from .capture import Capture
 from .collect import routes as collect_routes
 from .collect.collector import Collector
@@ -149,6 +149,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 async def _close_streams(app: web.Application) -> None:
     app[CLOSING].set()
     app[EVENTS].close()
+    app[MJPEG].close()
     await app[WEBRTC].close_all()
 
 
@@ -244,14 +245,10 @@ async def static(request: web.Request) -> web.StreamResponse:
 
 
 async def offer(request: web.Request) -> web.Response:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
     try:
-        body = await request.json()
-    except web.HTTPRequestEntityTooLarge:
-        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
-    except ValueError:
-        return _error(400, "body is not JSON")
+        body = await bodies.read_json(request, MAX_BODY)
+    except bodies.BodyError as error:
+        return _error(error.status, str(error))
     try:
         answer = await request.app[WEBRTC].answer(parse_offer(body), request.remote)
     except OfferError as error:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_SIDE = 640
 JPEG_QUALITY = 85
 OPEN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 0.5  # for the service's close reply: it may itself be going away
 REPLY_TIMEOUT = 10.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -128,7 +129,10 @@ class InferenceClient:
                 try:
                     async with asyncio.timeout(OPEN_TIMEOUT):
                         ws = await session.ws_connect(
-                            self.url, max_msg_size=4 * 1024 * 1024, heartbeat=20
+                            self.url,
+                            max_msg_size=4 * 1024 * 1024,
+                            heartbeat=20,
+                            timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT),
                         )
                     try:
                         await self._hello(ws)
@@ -136,7 +140,7 @@ class InferenceClient:
                         backoff = BACKOFF_FIRST
                         await self._exchange(ws)
                     finally:
-                        await ws.close()  # a normal close, also when the service stops
+                        await _close_quietly(ws)  # a normal close, also when the service stops
                 except (OSError, TimeoutError, aiohttp.ClientError, InferenceError) as error:
                     self._went_offline(error)
                 await asyncio.sleep(backoff)
@@ -221,6 +225,15 @@ class InferenceClient:
         self.state = "offline"
         self.error = reason
         self._want_hello = True
+
+
+async def _close_quietly(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close, never raising: an error raised here would replace a cancellation on its way
+    out (the service stopping), and the reconnect loop would then run on forever."""
+    try:
+        await ws.close()
+    except (OSError, aiohttp.ClientError) as error:
+        log.debug("Closing the inference connection: %s", error)
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse) -> dict:

@@ -57,6 +57,7 @@ class MjpegStream:
         self._encode_lock = asyncio.Lock()
         self.viewers = 0
         self.encoded = 0
+        self._transports: set[asyncio.BaseTransport] = set()
 
     async def run(self) -> None:
         """The encoder loop; runs for the app's lifetime, works only while watched."""
@@ -95,13 +96,25 @@ class MjpegStream:
         await response.prepare(request)
         _limit_send_buffer(request)
         self._add_viewer()
+        if request.transport is not None:
+            self._transports.add(request.transport)
         try:
             await self._send_frames(response, closing)
         except ConnectionError:
             log.debug("MJPEG client went away")
         finally:
+            self._transports.discard(request.transport)
             self._remove_viewer()
         return response
+
+    def close(self) -> None:
+        """At shutdown: drop every client's connection, also one blocked on a full socket.
+
+        A stream never ends by itself, and a client that stopped reading would
+        keep its writer waiting for room in the socket forever.
+        """
+        for transport in list(self._transports):
+            transport.abort()
 
     async def _send_frames(self, response: web.StreamResponse, closing: asyncio.Event) -> None:
         sent = 0

@@ -123,9 +123,10 @@ def _collect(env: Mapping[str, str]) -> CollectSettings:
 
 
 def default_web_dir() -> Path:
-    """The checkout's `web/` when running from one, else `/app/web` (containers)."""
-    checkout = Path(__file__).resolve().parents[3] / "web"
-    return checkout if checkout.is_dir() else Path("/app/web")
+    """The page inside the package (any built install), else the checkout's `web/` (editable)."""
+    here = Path(__file__).resolve()
+    packaged = here.parent / "web"
+    return packaged if (packaged / "index.html").is_file() else here.parents[3] / "web"
 
 
 def redact_url(text: str) -> str:

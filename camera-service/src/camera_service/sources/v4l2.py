@@ -32,7 +32,10 @@ def camera_nodes() -> list[str]:
 
 
 class V4l2Source(VideoCaptureSource):
-    def __init__(self, device: str | None, width: int, height: int, fps: float) -> None:
+    def __init__(
+        self, device: str | None, width: int, height: int, fps: float, backend: int = cv2.CAP_V4L2
+    ) -> None:
+        self._backend = backend  # tests read a video file through this code with CAP_FFMPEG
         self._device = device
         self._size = (width, height)
         self._fps = fps
@@ -44,7 +47,7 @@ class V4l2Source(VideoCaptureSource):
         if device is None:
             raise SourceError("no V4L2 camera among /dev/video*")
         self.name = f"v4l2:{device}"
-        capture = cv2.VideoCapture(device, cv2.CAP_V4L2)
+        capture = cv2.VideoCapture(device, self._backend)
         if not capture.isOpened():
             raise SourceError(f"cannot open {device}")
         capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
