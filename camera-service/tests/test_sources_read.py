@@ -19,8 +19,8 @@ import pytest
 from camera_helpers import decode, serve, wait_until, write_video
 from camera_service.capture import Capture
 from camera_service.settings import Settings
-from camera_service.sources import SourceError, create_source, resolve_auto
-from camera_service.sources.picamera2 import Picamera2Source, camera_present
+from camera_service.sources import AutoState, SourceError, create_source
+from camera_service.sources.picamera2 import Picamera2Source
 from camera_service.sources.url import UrlSource
 from camera_service.sources.v4l2 import V4l2Source
 
@@ -45,7 +45,6 @@ def halves(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_picamera2_source_reads_frames_in_opencv_colour_order(fake_picamera2):
-    assert camera_present()
     source = Picamera2Source(320, 240, 15)
     source.open()
     try:
@@ -64,8 +63,12 @@ def test_picamera2_source_reads_frames_in_opencv_colour_order(fake_picamera2):
 
 
 async def test_picamera2_is_what_auto_picks_and_the_service_streams(fake_picamera2, settings, http):
-    assert resolve_auto() == "picamera2"
-    async with serve(replace(settings, camera_source="picamera2")) as server:
+    chosen = AutoState()
+    source = create_source("auto", settings, chosen)
+    source.open()
+    source.close()
+    assert chosen.choice == "picamera2" and not chosen.fallback
+    async with serve(replace(settings, camera_source="auto")) as server:
 
         async def snapshot():
             async with http.get(server.make_url("/snapshot.jpg")) as response:
@@ -78,7 +81,6 @@ async def test_picamera2_is_what_auto_picks_and_the_service_streams(fake_picamer
 
 def test_picamera2_without_a_camera_is_a_source_error(fake_picamera2, monkeypatch):
     monkeypatch.setattr(fake_picamera2, "CAMERAS", [])
-    assert not camera_present()
     source = create_source("picamera2", Settings(width=320, height=240, fps=15))
     with pytest.raises(SourceError, match="cannot start the Pi camera"):
         source.open()
