@@ -6,7 +6,7 @@
   fingerprint is rewritten, so ICE connects and DTLS then refuses.
 - `/offer` answered 503: MAX_PEERS=1 and a first viewer already watching.
 - A WebRTC connection that decodes no frame: VP8 and H264 swap numbers
-  between what the page offers and what the camera reads (see swap_codecs).
+  between what the page offers and what the camera reads (see CodecSwap).
 """
 
 from __future__ import annotations
@@ -122,20 +122,38 @@ def test_offer_answered_503_ends_on_mjpeg_with_the_reason(start_stack, new_page)
     assert second.errors == []
 
 
-def swap_codecs(sdp: str) -> str:
-    """Swap the names of the first VP8 and the first H264 payload types.
+class CodecSwap:
+    """Swap the names of the page's VP8 and its preferred H264 payload types.
 
     Through the offer, the camera takes the page's VP8 number for H264 (and
     the other way round); swapped back in the answer, the page sees what it
     offered. Media then flows, labelled with a number the page decodes as the
-    other codec: ICE and DTLS connect, no frame decodes.
+    other codec: ICE and DTLS connect, no frame decodes. The offer's other
+    H264 payload types are renamed to a codec nobody knows, so the camera
+    (which prefers H264) cannot pick a correctly labelled one instead.
     """
-    names = dict(re.findall(r"a=rtpmap:(\d+) (VP8|H264)/", sdp))
-    vp8 = next(pt for pt, name in names.items() if name == "VP8")
-    h264 = next(pt for pt, name in names.items() if name == "H264")
-    sdp = sdp.replace(f"a=rtpmap:{vp8} VP8/", f"a=rtpmap:{vp8} TMP/")
-    sdp = sdp.replace(f"a=rtpmap:{h264} H264/", f"a=rtpmap:{h264} VP8/")
-    return sdp.replace(f"a=rtpmap:{vp8} TMP/", f"a=rtpmap:{vp8} H264/")
+
+    def __init__(self) -> None:
+        self.vp8 = self.h264 = ""
+
+    def offer(self, sdp: str) -> str:
+        names = dict(re.findall(r"a=rtpmap:(\d+) (VP8|H264)/", sdp))
+        h264 = [pt for pt, name in names.items() if name == "H264"]
+        self.vp8 = next(pt for pt, name in names.items() if name == "VP8")
+        self.h264 = next(
+            (pt for pt in h264 if re.search(rf"a=fmtp:{pt} .*packetization-mode=1", sdp)), h264[0]
+        )
+        for pt in h264:
+            if pt != self.h264:
+                sdp = sdp.replace(f"a=rtpmap:{pt} H264/", f"a=rtpmap:{pt} X-UNKNOWN/")
+        return self.answer(sdp)
+
+    def answer(self, sdp: str) -> str:
+        swapped = {"VP8": "TMP", "H264": "VP8", "TMP": "H264"}
+        for pt in (self.vp8, self.h264):
+            for old in ("VP8", "H264"):
+                sdp = sdp.replace(f"a=rtpmap:{pt} {old}/", f"a=rtpmap:{pt} {swapped[old]}/", 1)
+        return sdp.replace(" TMP/", " H264/")
 
 
 def test_webrtc_that_decodes_no_frame_ends_on_mjpeg_with_the_reason(start_stack, new_page):
@@ -144,7 +162,8 @@ def test_webrtc_that_decodes_no_frame_ends_on_mjpeg_with_the_reason(start_stack,
     states: list[str] = []
     page.expose_function("noteIceState", lambda state: states.append(state))
     page.add_init_script(ICE_STATE_PROBE)
-    seen = rewrite_sdp(page, answer=swap_codecs, offer=swap_codecs)
+    swap = CodecSwap()
+    seen = rewrite_sdp(page, answer=swap.answer, offer=swap.offer)
     page.goto(stack.url)
     assert_mjpeg_with_reason(page, "WebRTC did not work", "no video frame was decoded")
     assert seen

@@ -76,7 +76,8 @@ def test_a_wheel_install_serves_the_page_without_web_dir(tmp_path):
     finally:
         service.stop()
     assert page == (WEB / "index.html").read_bytes()
-    assert f"web_dir=PosixPath('{site / 'camera_service' / 'web'}')" in service.log()
+    started = service.log_path.read_text(errors="replace")  # the whole log: its first line
+    assert f"web_dir=PosixPath('{site / 'camera_service' / 'web'}')" in started
 
 
 def _get(url: str) -> bytes:

@@ -105,8 +105,8 @@ class Publisher:
         self._stopping.set()
         if self.state != "online":  # connecting or waiting to retry: nothing to say goodbye on
             task.cancel()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT + 1.0)
+        try:  # gather: a task cancelled above ends here quietly, not as this stop's CancelledError
+            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), CLOSE_TIMEOUT + 1.0)
         except TimeoutError:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
