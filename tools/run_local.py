@@ -1,13 +1,15 @@
-"""Start the whole appliance here: three processes on loopback, logs prefixed by service.
+"""Start the whole appliance here: its processes on loopback, logs prefixed by service.
 
     python tools/run_local.py [--port 8080] [--inference-port 8765] [--model-dir .data/models]
-                              [--mqtt-port 1883]
+                              [--mqtt-port 1883] [--outputs-port 8081]
 
 The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
 installs the bundled demo model unless EI_API_KEY is set. When Mosquitto is
 installed (and MQTT_URL names no other broker), a fourth process is a broker
-on loopback and the camera publishes its telemetry there. Every other
-variable of the contract passes through. Ctrl-C stops them all.
+on loopback and the camera publishes its telemetry there, and a fifth is
+outputs-service listening to it (both on one MQTT_TOPIC_PREFIX; speech only
+with SPEAK=on). Every other variable of the contract passes through. Ctrl-C
+stops them all.
 """
 
 import argparse
@@ -22,7 +24,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33"}
+COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33", "outputs": "34"}
 LONG_RUNNING = ("inference", "camera")
 
 
@@ -34,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models"))
     )
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--outputs-port", type=int, default=8081)
     return parser.parse_args(argv)
 
 
@@ -63,7 +66,14 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
     if broker:
         base.setdefault("MQTT_URL", f"mqtt://127.0.0.1:{args.mqtt_port}")
     elif not base.get("MQTT_URL"):
-        print("Telemetry off: mosquitto is not installed (apt-get install mosquitto)", flush=True)
+        print(
+            "Telemetry and outputs-service off: mosquitto is not installed"
+            " (apt-get install mosquitto)",
+            flush=True,
+        )
+    if base.get("MQTT_URL"):  # the camera and outputs-service meet on one prefix
+        base["MQTT_TOPIC_PREFIX"] = base.get("MQTT_TOPIC_PREFIX") or "edge-camera/local"
+    outputs = ([py, "-m", "outputs_service"], {**base, "PORT": str(args.outputs_port)})
     return {
         **({"mqtt": broker} if broker else {}),
         "model-fetcher": ([py, "-m", "model_fetcher"], base),
@@ -80,6 +90,7 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
                 ),
             },
         ),
+        **({"outputs": outputs} if base.get("MQTT_URL") else {}),
     }
 
 
