@@ -4,17 +4,18 @@ subprocess, and a webhook receiver on loopback. The broker is tests/support's Mo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import signal
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+import aiomqtt
 from support.mosquitto import Mosquitto
 from support.services import Service
 from support.timing import scaled
@@ -40,18 +41,42 @@ def wait_for(condition: Callable[[], object], seconds: float, what: str) -> obje
 
 
 class Camera:
-    """Publishes as camera-service does: QoS 1, `P/label` and `P/status` retained."""
+    """Publishes as camera-service does (aiomqtt): QoS 1, `P/label` and `P/status` retained.
+
+    The tests are synchronous, so the client lives on an event loop of its own thread.
+    """
 
     def __init__(self, broker: Mosquitto, prefix: str = PREFIX) -> None:
         self.prefix = prefix
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"camera-{time.time_ns()}")
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.loop_start()
+        self.broker = broker
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.client: aiomqtt.Client | None = None
+        self.connect()
+
+    def _run(self, work: Coroutine) -> object:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=scaled(10))
+
+    def connect(self) -> None:
+        async def connect() -> aiomqtt.Client:
+            client = aiomqtt.Client(
+                "127.0.0.1", self.broker.port, identifier=f"camera-{time.time_ns()}"
+            )
+            await client.__aenter__()
+            return client
+
+        self.client = self._run(connect())
+
+    def reconnect(self) -> None:
+        """A new connection, e.g. after the broker restarted."""
+        self._disconnect()
+        self.connect()
 
     def publish(self, name: str, payload: bytes | str, retain: bool = False) -> None:
-        info = self.client.publish(f"{self.prefix}/{name}", payload, qos=1, retain=retain)
-        info.wait_for_publish(timeout=scaled(5))
-        assert info.is_published()
+        """Publish and return once the broker acknowledged it (PUBACK)."""
+        topic = f"{self.prefix}/{name}"
+        self._run(self.client.publish(topic, payload, qos=1, retain=retain, timeout=scaled(5)))
 
     def label(self, label: str) -> None:
         self.publish("label", label, retain=True)
@@ -83,9 +108,18 @@ class Camera:
         }
         self.publish("result", json.dumps(result))
 
+    def _disconnect(self) -> None:
+        async def disconnect() -> None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await self.client.__aexit__(None, None, None)
+
+        self._run(disconnect())
+
     def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self._disconnect()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=scaled(5))
+        self.loop.close()
 
 
 def health(url: str) -> dict:

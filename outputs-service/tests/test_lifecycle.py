@@ -42,7 +42,7 @@ def test_the_broker_goes_away_and_comes_back(start_outputs, broker, camera, tmp_
     assert http_status(f"{service.url}/healthz") == 503
     broker.start()  # the same port; a fresh broker without the retained label
     wait_for(lambda: _mqtt_state(service) == "connected", 40, "the reconnect")
-    camera.client.reconnect()
+    camera.reconnect()
     camera.label("running")
     wait_for(lambda: service.health()["speech"]["said"] == 2, 15, "the label after")
     assert service.health()["mqtt"]["connects"] == 2
