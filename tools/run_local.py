@@ -6,10 +6,11 @@
 The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
 installs the bundled demo model unless EI_API_KEY is set. When Mosquitto is
 installed (and MQTT_URL names no other broker), a fourth process is a broker
-on loopback and the camera publishes its telemetry there, and a fifth is
-outputs-service listening to it (both on one MQTT_TOPIC_PREFIX; speech only
-with SPEAK=on). Every other variable of the contract passes through. Ctrl-C
-stops them all.
+on loopback and the camera publishes its telemetry there. Whenever the camera
+has a broker (that one, or MQTT_URL's), a fifth process is outputs-service
+listening to it, both on one MQTT_TOPIC_PREFIX (`edge-camera/local` unless
+set; speech only with SPEAK=on). Every other variable of the contract passes
+through. Ctrl-C stops them all.
 """
 
 import argparse
