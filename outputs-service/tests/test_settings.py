@@ -80,6 +80,8 @@ BAD = [
     ("MQTT_URL", "mqtt://mqtt:1883?tls=1"),
     ("MQTT_URL", "mqtt://mqtt:1883#x"),
     ("MQTT_URL", "mqtt://mqtt:0"),
+    ("MQTT_URL", "mqtt://a..b:1883"),
+    ("MQTT_URL", f"mqtt://{'x' * 64}.example"),
     ("MQTT_USERNAME", ""),  # with MQTT_PASSWORD set below
     ("MQTT_TOPIC_PREFIX", "edge-camera/#"),
     ("MQTT_TOPIC_PREFIX", "edge-camera/+/x"),

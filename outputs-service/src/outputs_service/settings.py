@@ -198,6 +198,7 @@ def _mqtt_target(env: Mapping[str, str], url: str) -> MqttTarget:
         or parts.query
         or parts.fragment
         or port == 0
+        or not _resolvable_name(parts.hostname)
     ):
         raise _fail("MQTT_URL", redact_url(url), accepts)
     tls = parts.scheme == "mqtts"
@@ -217,6 +218,15 @@ def _mqtt_target(env: Mapping[str, str], url: str) -> MqttTarget:
         username=username,
         password=password,
     )
+
+
+def _resolvable_name(host: str) -> bool:
+    """A name the resolver takes (no empty or over-long label), else connecting would raise."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _topic_prefix(env: Mapping[str, str]) -> str:
