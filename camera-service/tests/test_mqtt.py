@@ -353,7 +353,13 @@ async def test_credentials_reach_the_broker_and_never_the_log(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://broker:1883", "mqtt://user:hunter2@broker:70000", "mqtt:/broker", "tcp://broker"],
+    [
+        "http://broker:1883",
+        "mqtt://user:hunter2@broker:70000",
+        "mqtt:/broker",
+        "tcp://broker",
+        "mqtt://a..b:1883",  # the resolver refuses an empty label
+    ],
 )
 def test_a_bad_mqtt_url_stops_the_service_with_one_line(url):
     env = {**os.environ, "MQTT_URL": url, "CAMERA_SOURCE": "demo", "PORT": "0"}
