@@ -1,16 +1,19 @@
-"""Start the whole appliance here: three processes on loopback, logs prefixed by service.
+"""Start the whole appliance here: its processes on loopback, logs prefixed by service.
 
     python tools/run_local.py [--port 8080] [--inference-port 8765] [--model-dir .data/models]
-                              [--mqtt-port 1883]
+                              [--mqtt-port 1883] [--outputs-port 8081]
 
 The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
 installs the bundled demo model unless EI_API_KEY is set. When Mosquitto is
 installed (and MQTT_URL names no other broker), a fourth process is a broker
-on loopback and the camera publishes its telemetry there. Every other
-variable of the contract passes through. A long-running service that exits
-is restarted with backoff (1 s, doubling to 30 s; back to 1 s after a minute
-of running), as `restart: always` does on the device. Ctrl-C or SIGTERM
-stops all of them: each gets SIGTERM and STOP_GRACE seconds before SIGKILL.
+on loopback and the camera publishes its telemetry there. Whenever the camera
+has a broker (that one, or MQTT_URL's), a fifth process is outputs-service
+listening to it, both on one MQTT_TOPIC_PREFIX (`edge-camera/local` unless
+set; speech only with SPEAK=on). Every other variable of the contract passes
+through. A long-running service that exits is restarted with backoff (1 s,
+doubling to 30 s; back to 1 s after a minute of running), as `restart:
+always` does on the device. Ctrl-C or SIGTERM stops all of them: each gets
+SIGTERM and STOP_GRACE seconds before SIGKILL.
 """
 
 import argparse
@@ -25,8 +28,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33"}
-LONG_RUNNING = ("inference", "camera")
+COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33", "outputs": "34"}
+LONG_RUNNING = ("inference", "camera", "mqtt", "outputs")  # restarted, as `restart: always`
 STOP_GRACE = 10.0  # what docker gives; every service stops within 3 s
 BACKOFF_FIRST, BACKOFF_MAX, STEADY = 1.0, 30.0, 60.0
 
@@ -39,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models"))
     )
     parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--outputs-port", type=int, default=8081)
     return parser.parse_args(argv)
 
 
@@ -68,7 +72,14 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
     if broker:
         base.setdefault("MQTT_URL", f"mqtt://127.0.0.1:{args.mqtt_port}")
     elif not base.get("MQTT_URL"):
-        print("Telemetry off: mosquitto is not installed (apt-get install mosquitto)", flush=True)
+        print(
+            "Telemetry and outputs-service off: mosquitto is not installed"
+            " (apt-get install mosquitto)",
+            flush=True,
+        )
+    if base.get("MQTT_URL"):  # the camera and outputs-service meet on one prefix
+        base["MQTT_TOPIC_PREFIX"] = base.get("MQTT_TOPIC_PREFIX") or "edge-camera/local"
+    outputs = ([py, "-m", "outputs_service"], {**base, "PORT": str(args.outputs_port)})
     return {
         **({"mqtt": broker} if broker else {}),
         "model-fetcher": ([py, "-m", "model_fetcher"], base),
@@ -85,6 +96,7 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
                 ),
             },
         ),
+        **({"outputs": outputs} if base.get("MQTT_URL") else {}),
     }
 
 
@@ -173,7 +185,9 @@ async def run(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, launcher.stopping.set)
-    supervisors = [asyncio.create_task(launcher.supervise(n)) for n in LONG_RUNNING]
+    supervisors = [
+        asyncio.create_task(launcher.supervise(n)) for n in LONG_RUNNING if n in launcher.commands
+    ]
 
     url = f"http://127.0.0.1:{args.port}/"
     healthy = asyncio.create_task(wait_healthy(url + "healthz", launcher))

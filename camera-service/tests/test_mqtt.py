@@ -1,7 +1,6 @@
 """Telemetry against a real Mosquitto on loopback: topics, retained flags, will, queue, TLS."""
 
 import asyncio
-import datetime
 import json
 import logging
 import os
@@ -28,7 +27,7 @@ from camera_service.telemetry.config import mqtt_settings
 from ha_schema import ha_schema_errors
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
-from support.mosquitto import subscribe
+from support.mosquitto import make_ca, subscribe
 from support.services import Service, install_model
 from support.timing import scaled
 
@@ -296,65 +295,6 @@ async def test_the_queue_keeps_the_newest_and_counts_the_dropped(
     assert dropped >= block["dropped"] and dropped >= len(offline) - len(kept)
 
 
-def make_ca(folder: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for localhost / 127.0.0.1 signed by it."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = folder / "ca.pem", folder / "server.pem", folder / "server.key"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_path, cert_path, key_path
-
-
 async def test_tls_with_the_system_ca_store(
     settings, new_mosquitto, prefix, http, tmp_path, monkeypatch
 ):
@@ -413,7 +353,13 @@ async def test_credentials_reach_the_broker_and_never_the_log(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://broker:1883", "mqtt://user:hunter2@broker:70000", "mqtt:/broker", "tcp://broker"],
+    [
+        "http://broker:1883",
+        "mqtt://user:hunter2@broker:70000",
+        "mqtt:/broker",
+        "tcp://broker",
+        "mqtt://a..b:1883",  # the resolver refuses an empty label
+    ],
 )
 def test_a_bad_mqtt_url_stops_the_service_with_one_line(url):
     env = {**os.environ, "MQTT_URL": url, "CAMERA_SOURCE": "demo", "PORT": "0"}

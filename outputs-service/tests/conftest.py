@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from outputs_helpers import PREFIX, Camera, Mosquitto, Outputs, Receiver, wait_for
+from outputs_helpers import PREFIX, Camera, Outputs, Receiver, wait_for
+from support.mosquitto import Mosquitto, new_mosquitto  # noqa: F401  (fixtures)
 from support.services import http_status
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path / "broker").start()
-    yield server
-    server.stop()
+def broker(new_mosquitto: Callable[..., Mosquitto]) -> Mosquitto:  # noqa: F811
+    """A broker of the test's own: tests stop it, and retained labels stay theirs."""
+    return new_mosquitto()
 
 
 @pytest.fixture

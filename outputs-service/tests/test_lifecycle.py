@@ -4,13 +4,15 @@ import socket
 from pathlib import Path
 
 import psutil
-from outputs_helpers import Camera, Mosquitto, Receiver, make_certificate, wait_for
-from support.services import free_port, http_status
+import pytest
+from outputs_helpers import Camera, Receiver, wait_for
+from support.mosquitto import Mosquitto, make_ca, password_file
+from support.services import http_status
+from support.timing import scaled
 
 
 def test_no_broker_at_start_then_it_comes(start_outputs, tmp_path: Path):
-    port = free_port()
-    later = Mosquitto(tmp_path / "later", port)
+    later = Mosquitto(tmp_path / "later")  # its port is chosen, nothing listens there yet
     out = tmp_path / "speech"
     service = start_outputs(
         healthy=False, MQTT_URL=later.url, SPEAK="on", AUDIO_OUTPUT=f"file:{out}"
@@ -40,7 +42,7 @@ def test_the_broker_goes_away_and_comes_back(start_outputs, broker, camera, tmp_
     assert http_status(f"{service.url}/healthz") == 503
     broker.start()  # the same port; a fresh broker without the retained label
     wait_for(lambda: _mqtt_state(service) == "connected", 40, "the reconnect")
-    camera.client.reconnect()
+    camera.reconnect()
     camera.label("running")
     wait_for(lambda: service.health()["speech"]["said"] == 2, 15, "the label after")
     assert service.health()["mqtt"]["connects"] == 2
@@ -128,26 +130,25 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-def test_credentials_reach_the_broker_and_never_the_log(start_outputs, tmp_path: Path):
-    secured = Mosquitto(tmp_path / "secured", users={"outputs": "s3cret-pass"})
-    secured.start()
-    try:
-        wrong = start_outputs(
-            healthy=False, MQTT_URL=f"mqtt://outputs:wrong-pass@127.0.0.1:{secured.port}"
-        )
-        state = wait_for(lambda: _mqtt_state(wrong) == "refused", 15, "the refusal")
-        assert state and "refused" in wrong.health()["mqtt"]["error"]
-        right = start_outputs(
-            MQTT_URL=f"mqtt://127.0.0.1:{secured.port}",
-            MQTT_USERNAME="outputs",
-            MQTT_PASSWORD="s3cret-pass",
-        )
-        assert _mqtt_state(right) == "connected"
-        for service in (wrong, right):
-            service.stop()
-            assert "wrong-pass" not in service.log() and "s3cret-pass" not in service.log()
-    finally:
-        secured.stop()
+def test_credentials_reach_the_broker_and_never_the_log(
+    start_outputs, new_mosquitto, tmp_path: Path
+):
+    users = password_file(tmp_path / "passwd", {"outputs": "s3cret-pass"})
+    secured = new_mosquitto(password_file=users)
+    wrong = start_outputs(
+        healthy=False, MQTT_URL=f"mqtt://outputs:wrong-pass@127.0.0.1:{secured.port}"
+    )
+    state = wait_for(lambda: _mqtt_state(wrong) == "refused", 15, "the refusal")
+    assert state and "refused" in wrong.health()["mqtt"]["error"]
+    right = start_outputs(
+        MQTT_URL=f"mqtt://127.0.0.1:{secured.port}",
+        MQTT_USERNAME="outputs",
+        MQTT_PASSWORD="s3cret-pass",
+    )
+    assert _mqtt_state(right) == "connected"
+    for service in (wrong, right):
+        service.stop()
+        assert "wrong-pass" not in service.log() and "s3cret-pass" not in service.log()
 
 
 def test_a_player_that_hangs_is_stopped_after_its_time_limit(start_outputs, camera):
@@ -187,21 +188,36 @@ def test_the_default_prefix_is_the_balena_device(start_outputs, broker, tmp_path
     camera.close()
 
 
-def test_mqtts_checks_the_broker_certificate(start_outputs, tmp_path: Path):
-    ca, cert, key = make_certificate(tmp_path / "tls")
-    secured = Mosquitto(tmp_path / "tls-broker", tls=(cert, key)).start()
-    try:
-        trusted = start_outputs(MQTT_URL=secured.url, SSL_CERT_FILE=str(ca))
-        assert trusted.health()["mqtt"]["tls"] is True
-        untrusted = start_outputs(healthy=False, MQTT_URL=secured.url)  # the system's CAs only
-        wait_for(
-            lambda: (
-                untrusted.health()["mqtt"]["connects"] == 0
-                and _mqtt_state(untrusted) in ("unreachable", "disconnected")
-            ),
-            15,
-            "a refusal",
+def test_mqtts_checks_the_broker_certificate(start_outputs, new_mosquitto, tmp_path: Path):
+    ca, cert, key = make_ca(tmp_path / "tls")
+    secured = new_mosquitto(tls=(cert, key))
+    trusted = start_outputs(MQTT_URL=secured.tls_url, SSL_CERT_FILE=str(ca))
+    assert trusted.health()["mqtt"]["tls"] is True
+    untrusted = start_outputs(healthy=False, MQTT_URL=secured.tls_url)  # the system's CAs
+    wait_for(
+        lambda: (
+            untrusted.health()["mqtt"]["connects"] == 0
+            and _mqtt_state(untrusted) in ("unreachable", "disconnected")
+        ),
+        15,
+        "a refusal",
+    )
+    assert _mqtt_state(trusted) == "connected"
+
+
+@pytest.mark.parametrize("scheme", ["mqtt", "mqtts"])
+def test_sigterm_while_a_broker_never_answers(start_outputs, scheme: str):
+    # accepts the TCP connection, then says nothing: no CONNACK, no TLS handshake
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(scaled(15))
+        service = start_outputs(
+            healthy=False, MQTT_URL=f"{scheme}://localhost:{silent.getsockname()[1]}"
         )
-        assert _mqtt_state(trusted) == "connected"
-    finally:
-        secured.stop()
+        connection, _ = silent.accept()  # the connect is under way, waiting for an answer
+        with connection:
+            assert _mqtt_state(service) == "connecting"
+            seconds = service.stop_timed()
+    assert seconds < 3, f"took {seconds:.1f} s"
+    assert service.proc.returncode == 0

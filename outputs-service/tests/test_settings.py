@@ -42,6 +42,8 @@ def test_mqtt_url_forms():
         {"MQTT_URL": "mqtt://mqtt", "MQTT_USERNAME": "u", "MQTT_PASSWORD": "p"}
     ).mqtt
     assert (separate.username, separate.password) == ("u", "p")
+    escaped = Settings.from_env({"MQTT_URL": "mqtt://cam%40shop:p%3Ass%40@mqtt"}).mqtt
+    assert (escaped.username, escaped.password) == ("cam@shop", "p:ss@")
 
 
 def test_passwords_never_reach_the_settings_repr():
@@ -75,6 +77,12 @@ BAD = [
     ("MQTT_URL", "mqtt://"),
     ("MQTT_URL", "mqtt://mqtt:99999"),
     ("MQTT_URL", "mqtt://mqtt:1883/some/path"),
+    ("MQTT_URL", "mqtt://mqtt:1883?tls=1"),
+    ("MQTT_URL", "mqtt://mqtt:1883#x"),
+    ("MQTT_URL", "mqtt://mqtt:0"),
+    ("MQTT_URL", "mqtt://a..b:1883"),
+    ("MQTT_URL", f"mqtt://{'x' * 64}.example"),
+    ("MQTT_USERNAME", ""),  # with MQTT_PASSWORD set below
     ("MQTT_TOPIC_PREFIX", "edge-camera/#"),
     ("MQTT_TOPIC_PREFIX", "edge-camera/+/x"),
     ("MQTT_TOPIC_PREFIX", "edge-camera/"),
@@ -99,8 +107,9 @@ BAD = [
 
 @pytest.mark.parametrize(("name", "value"), BAD)
 def test_a_bad_value_names_its_variable(name: str, value: str):
+    env = {name: value, **({"MQTT_PASSWORD": "p"} if name == "MQTT_USERNAME" else {})}
     with pytest.raises(SettingsError) as caught:
-        Settings.from_env({name: value})
+        Settings.from_env(env)
     message = str(caught.value)
     assert message.startswith(f"{name}=") and "expected" in message
     assert "\n" not in message

@@ -63,7 +63,7 @@ def test_a_label_that_stays_is_not_said_again(
     connects = service.health()["mqtt"]["connects"]
     broker.stop()
     broker.start()
-    camera.client.reconnect()
+    camera.reconnect()
     camera.label("sneakers")
     wait_for(lambda: service.health()["mqtt"]["connects"] > connects, 40, "a reconnect")
     wait_for(lambda: service.health()["messages"]["received"]["label"] >= 3, 10, "the label")

@@ -1,4 +1,7 @@
-"""`make run`'s launcher: three real services, the demo camera and the demo model, right labels."""
+"""`make run`'s launcher: the real services, the demo camera and the demo model, right labels.
+
+Mosquitto is installed here, so the launcher also runs a broker and outputs-service.
+"""
 
 import json
 import os
@@ -15,7 +18,7 @@ import numpy as np
 import psutil
 import pytest
 from support import synthetic
-from support.services import SCREENSHOTS, free_port, get_json
+from support.services import SCREENSHOTS, free_port, get_json, http_status
 from support.stopping import STOP_LIMIT
 from support.timing import scaled
 
@@ -28,7 +31,7 @@ class Launcher:
     """tools/run_local.py as a user runs it, its output collected line by line."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.port, self.inference_port = free_port(), free_port()
+        self.port, self.inference_port, self.outputs_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_", "MQTT_"))}
         self.process = subprocess.Popen(
             [
@@ -38,6 +41,7 @@ class Launcher:
                 f"--inference-port={self.inference_port}",
                 f"--model-dir={tmp_path / 'models'}",
                 f"--mqtt-port={free_port()}",
+                f"--outputs-port={self.outputs_port}",
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -60,6 +64,23 @@ class Launcher:
             assert self.process.poll() is None, "".join(self.lines)
             time.sleep(0.2)
         raise AssertionError(f"no line with {text!r}:\n{''.join(self.lines)}")
+
+
+def wait_until(condition, seconds: float):
+    """Poll CONDITION until it is true, within a scaled deadline; its value."""
+    deadline = time.monotonic() + scaled(seconds)
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not true within {scaled(seconds):.0f} s")
+
+
+def _outputs_health(port: int) -> dict | None:
+    """outputs-service's /healthz once it answers 200 (connected to the broker)."""
+    if http_status(f"http://127.0.0.1:{port}/healthz") != 200:
+        return None
+    return get_json(f"http://127.0.0.1:{port}/healthz")
 
 
 def classify(port: int, image: np.ndarray) -> dict:
@@ -112,11 +133,18 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
         page.wait_for_timeout(3000)  # let the status panel measure fps and count the viewer
         page.screenshot(path=SCREENSHOTS / "demo.png")
 
-        for prefix in ("model-fetcher |", "inference |", "camera |", "mqtt |"):
+        for prefix in ("model-fetcher |", "inference |", "camera |", "mqtt |", "outputs |"):
             launcher.wait_for_line(prefix, timeout=5)
-        # Mosquitto is installed here, so the camera publishes its telemetry to it.
+        # Mosquitto is installed here, so the camera publishes its telemetry to it ...
         status = get_json(f"http://127.0.0.1:{launcher.port}/api/status")
         assert status["mqtt"]["state"] == "online", status["mqtt"]
+        # ... and outputs-service listens there, on the camera's prefix, speech off by default.
+        outputs = wait_until(lambda: _outputs_health(launcher.outputs_port), 20)
+        assert outputs["mqtt"]["state"] == "connected", outputs["mqtt"]
+        assert outputs["topic_prefix"] == status["mqtt"]["prefix"] == "edge-camera/local"
+        assert outputs["speech"] == {"enabled": False}
+        label = wait_until(lambda: _outputs_health(launcher.outputs_port)["messages"]["label"], 20)
+        assert label in DEMO_LABELS
     finally:
         launcher.process.send_signal(signal.SIGINT)
         code = launcher.process.wait(scaled(30))

@@ -78,16 +78,14 @@ async def _outputs_ctx(app: web.Application, settings: Settings) -> AsyncIterato
             log.info("Webhook on: %s", url_origin(settings.webhook_url))
         if outputs.display is not None:
             stack.push_async_callback(outputs.display.close)
-        subscriber = Subscriber(
-            settings.mqtt, router.topics(), router.handle, asyncio.get_running_loop()
-        )
+        subscriber = Subscriber(settings.mqtt, router.topics(), router.handle)
         app[ROUTER], app[SUBSCRIBER] = router, subscriber
-        subscriber.start()
+        listening = asyncio.create_task(subscriber.run(), name="mqtt")
         log.info("Listening to %s", ", ".join(router.topics()))
         try:
             yield
         finally:
-            await subscriber.stop()
+            await subscriber.stop(listening)
             await _cancel(app[TASKS])
 
 

@@ -1,29 +1,37 @@
-"""The MQTT subscription: paho-mqtt's network thread, its messages handed to the event loop.
+"""The MQTT subscription: one aiomqtt connection at a time, reopened with backoff.
 
-paho connects, reconnects with backoff (1 s doubling to 30 s, also when
-there is no broker yet at start) and resubscribes on every connect, so the
-retained `P/label` and `P/status` arrive again after each reconnect.
+The same client library and reconnect loop as camera-service's telemetry
+publisher. No broker at start, or the broker going away, only costs a retry:
+0.5 s doubling to 10 s between attempts. The session is clean and the topics
+are subscribed again on every connection, so the retained `P/label` and
+`P/status` arrive again after each reconnect.
+
+Stopping never waits on the broker for long: connected, the DISCONNECT gets
+STOP_WAIT seconds; otherwise the attempt is cancelled at once. aiomqtt opens
+the socket (and does the TLS handshake) in a worker thread that a cancel
+cannot stop, so each step of that is bounded by CONNECT_TIMEOUT: a broker
+that accepts the connection and never answers cannot hold up the exit.
 """
 
 import asyncio
-import contextlib
 import logging
 import os
-import threading
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+import aiomqtt
+from aiomqtt.exceptions import MqttConnectError  # not re-exported by the package
 
 from .settings import MqttTarget
 
 log = logging.getLogger(__name__)
 
-RECONNECT_MIN, RECONNECT_MAX = 1, 30
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
 KEEPALIVE = 30
-CONNECT_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 1.0  # seconds for the TCP connect, then again for the TLS handshake
+ACK_TIMEOUT = 10.0  # seconds for CONNACK and SUBACK
 STOP_WAIT = 1.0
 QOS = 1
 
@@ -36,14 +44,13 @@ class Message:
 
 
 class Subscriber:
-    """Subscribes `topics` at QoS 1 and calls `on_message(Message)` on the event loop."""
+    """Subscribes `topics` at QoS 1 and calls `on_message(Message)` for each message."""
 
     def __init__(
         self,
         target: MqttTarget,
         topics: Iterable[str],
         on_message: Callable[[Message], None],
-        loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.target = target
         self.topics = list(topics)
@@ -52,51 +59,42 @@ class Subscriber:
         self.connects = 0
         self.messages = 0
         self._on_message = on_message
-        self._loop = loop
-        self._client = self._make_client()
+        self._stopping = asyncio.Event()
+        self._tls: ssl.SSLContext | None = None
 
-    def _make_client(self) -> paho.Client:
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"outputs-service-{os.getpid()}-{time.time_ns()}"
-        )
-        if self.target.username:
-            client.username_pw_set(self.target.username, self.target.password)
-        if self.target.tls:
-            client.tls_set()
-        client.reconnect_delay_set(RECONNECT_MIN, RECONNECT_MAX)
-        client.connect_timeout = CONNECT_TIMEOUT
-        client.on_connect = self._connected
-        client.on_connect_fail = self._connect_failed
-        client.on_disconnect = self._disconnected
-        client.on_message = self._received
-        return client
-
-    def start(self) -> None:
+    async def run(self) -> None:
+        """Connect, listen, and on any loss wait and connect again, until `stop`."""
         log.info("Connecting to MQTT at %s:%s", self.target.host, self.target.port)
-        self._client.connect_async(self.target.host, self.target.port, keepalive=KEEPALIVE)
-        self._client.loop_start()
+        backoff = BACKOFF_FIRST
+        while not self._stopping.is_set():
+            try:
+                async with self._client() as client:
+                    backoff = BACKOFF_FIRST
+                    await self._session(client)
+            except MqttConnectError as error:
+                self._set_state("refused", f"broker refused the connection: {error}")
+            except aiomqtt.MqttError as error:
+                self._lost(error)
+            if self._stopping.is_set():
+                break
+            try:
+                await asyncio.wait_for(self._stopping.wait(), backoff)
+            except TimeoutError:
+                backoff = min(backoff * 2, BACKOFF_MAX)
 
-    async def stop(self) -> None:
-        """Disconnect cleanly and end paho's thread.
-
-        Connected, the thread gets STOP_WAIT seconds to send DISCONNECT; otherwise
-        it may be sleeping between reconnects, and as a daemon thread it ends
-        with the process.
-        """
-        connected, self.state = self.state == "connected", "stopped"
-        self._client.disconnect()
-        stopped = asyncio.Event()
-
-        def stop_thread() -> None:
-            self._client.loop_stop()
-            with contextlib.suppress(RuntimeError):  # the loop may be gone already
-                self._loop.call_soon_threadsafe(stopped.set)
-
-        threading.Thread(target=stop_thread, daemon=True).start()
+    async def stop(self, task: asyncio.Task) -> None:
+        """End `task` (running `run`): a clean DISCONNECT if connected, else at once."""
+        connected = self.state == "connected"
+        self._stopping.set()
+        self.state = "stopped"
+        if not connected:  # connecting or waiting to retry: nothing to close cleanly
+            task.cancel()
         try:
-            await asyncio.wait_for(stopped.wait(), STOP_WAIT if connected else 0.1)
+            await asyncio.wait_for(asyncio.shield(task), STOP_WAIT)
         except TimeoutError:
-            log.info("MQTT thread still busy; it ends with the process")
+            log.info("MQTT disconnect not acknowledged in %s s; closing anyway", STOP_WAIT)
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     def status(self) -> dict:
         return {
@@ -109,32 +107,68 @@ class Subscriber:
             "topics": self.topics,
         }
 
-    # paho's callbacks run on its network thread: they touch plain fields and
-    # hand messages over with call_soon_threadsafe.
+    def _client(self) -> aiomqtt.Client:
+        target = self.target
+        if target.tls and self._tls is None:
+            self._tls = ssl.create_default_context()  # the system's CA store (or SSL_CERT_FILE)
+        client = aiomqtt.Client(
+            target.host,
+            target.port,
+            username=target.username,
+            password=target.password,
+            identifier=f"outputs-service-{os.getpid()}-{time.time_ns()}",
+            clean_session=True,
+            keepalive=KEEPALIVE,
+            timeout=ACK_TIMEOUT,
+            tls_context=self._tls,
+            logger=logging.getLogger(f"{__name__}.paho"),
+        )
+        # aiomqtt has no option for paho's connect timeout; its client is the one place to set it.
+        client._client.connect_timeout = CONNECT_TIMEOUT
+        return client
 
-    def _connected(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            self._set_state("refused", f"broker refused the connection: {reason_code}")
-            return
-        client.subscribe([(topic, QOS) for topic in self.topics])
+    async def _session(self, client: aiomqtt.Client) -> None:
+        await client.subscribe([(topic, QOS) for topic in self.topics])
         self.connects += 1
         self._set_state("connected", None)
+        listen = asyncio.create_task(self._receive(client))
+        stopping = asyncio.create_task(self._stopping.wait())
+        try:
+            await asyncio.wait({listen, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (listen, stopping):
+                task.cancel()
+            await asyncio.gather(listen, stopping, return_exceptions=True)
+        if listen.done() and not listen.cancelled() and listen.exception() is not None:
+            raise listen.exception()
 
-    def _connect_failed(self, client, userdata) -> None:
-        self._set_state("unreachable", "cannot connect (no broker there, or TLS failed); retrying")
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self.messages += 1
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            try:
+                self._on_message(Message(str(message.topic), payload, bool(message.retain)))
+            except Exception:  # one bad message never ends the subscription
+                log.exception("Handling a message on %s failed", message.topic)
 
-    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
-        if self.state not in ("stopped", "refused"):  # a refusal keeps its reason
-            self._set_state("disconnected", f"connection lost: {reason_code}; reconnecting")
-
-    def _received(self, client, userdata, message: paho.MQTTMessage) -> None:
-        self.messages += 1
-        item = Message(message.topic, bytes(message.payload), bool(message.retain))
-        with contextlib.suppress(RuntimeError):  # the loop closed while a message arrived
-            self._loop.call_soon_threadsafe(self._on_message, item)
+    def _lost(self, error: aiomqtt.MqttError) -> None:
+        if self.state == "connected":
+            self._set_state("disconnected", f"connection lost: {_describe(error)}; reconnecting")
+        else:
+            self._set_state("unreachable", f"cannot connect: {_describe(error)}; retrying")
 
     def _set_state(self, state: str, error: str | None) -> None:
+        if self._stopping.is_set():
+            return
         if state != self.state:
             level = logging.INFO if state == "connected" else logging.WARNING
             log.log(level, "MQTT %s%s", state, f": {error}" if error else "")
         self.state, self.error = state, error
+
+
+def _describe(error: Exception) -> str:
+    cause = error.__cause__ or error.__context__
+    text = str(error).strip() or type(error).__name__
+    if cause is not None and str(cause).strip() and str(cause) not in text:
+        text = f"{text}: {cause}"
+    return text[:200]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .espeak import knows_voice
 from .sensehat import find_framebuffer
@@ -184,22 +184,49 @@ def _matching(env, name: str, default: str, pattern: re.Pattern, accepts: str) -
 
 
 def _mqtt_target(env: Mapping[str, str], url: str) -> MqttTarget:
+    """The broker, by the same rules as camera-service's MQTT_URL (`telemetry/config.py`)."""
     accepts = "mqtt://HOST[:PORT] or mqtts://HOST[:PORT], user and password optional"
     parts = urlsplit(url)
     try:
         port = parts.port
     except ValueError:
         raise _fail("MQTT_URL", redact_url(url), accepts) from None
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname or parts.path not in ("", "/"):
+    if (
+        parts.scheme not in ("mqtt", "mqtts")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or port == 0
+        or not _resolvable_name(parts.hostname)
+    ):
         raise _fail("MQTT_URL", redact_url(url), accepts)
     tls = parts.scheme == "mqtts"
+    username = env.get("MQTT_USERNAME", "").strip() or (
+        unquote(parts.username) if parts.username else None
+    )
+    password = env.get("MQTT_PASSWORD", "") or (unquote(parts.password) if parts.password else None)
+    if password and not username:
+        raise SettingsError(
+            "MQTT_USERNAME=<unset> is not valid: expected a user name, since a password is set "
+            "(in MQTT_PASSWORD or MQTT_URL)"
+        )
     return MqttTarget(
         host=parts.hostname,
         port=port or (8883 if tls else 1883),
         tls=tls,
-        username=env.get("MQTT_USERNAME", "").strip() or parts.username or None,
-        password=env.get("MQTT_PASSWORD", "") or parts.password or None,
+        username=username,
+        password=password,
     )
+
+
+def _resolvable_name(host: str) -> bool:
+    """A name the resolver takes (no empty or over-long label), else connecting would raise."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _topic_prefix(env: Mapping[str, str]) -> str:

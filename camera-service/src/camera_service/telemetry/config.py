@@ -129,6 +129,7 @@ def _url(raw: str) -> tuple[str, int, bool, str | None, str | None]:
         or parts.query
         or parts.fragment
         or port == 0
+        or not _resolvable_name(parts.hostname)
     ):
         raise _fail("MQTT_URL", shown, URL_FORMS)
     user = unquote(parts.username) if parts.username else None
@@ -140,6 +141,15 @@ def _url(raw: str) -> tuple[str, int, bool, str | None, str | None]:
         user,
         password,
     )
+
+
+def _resolvable_name(host: str) -> bool:
+    """A name the resolver takes (no empty or over-long label), else connecting would raise."""
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _credentials(

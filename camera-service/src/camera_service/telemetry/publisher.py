@@ -106,7 +106,9 @@ class Publisher:
         if self.state != "online":  # connecting or waiting to retry: nothing to say goodbye on
             task.cancel()
         try:  # gather: a task cancelled above ends here quietly, not as this stop's CancelledError
-            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), CLOSE_TIMEOUT + 1.0)
+            await asyncio.wait_for(
+                asyncio.gather(task, return_exceptions=True), CLOSE_TIMEOUT + 1.0
+            )
         except TimeoutError:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
