@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service outputs-service
 RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
 
-.PHONY: run test test-web lint bench models clean
+.PHONY: run test test-web system-packages lint bench models clean
 
 $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +20,22 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-## Start all three services on loopback with the demo camera and the demo model.
+## Start every service on loopback with the demo camera and the demo model
+## (and, with Mosquitto, a broker, telemetry and outputs-service).
 run: $(VENV)/.runtime
+	bash tools/system-packages.sh run
 	$(PY) tools/run_local.py
 
 ## Linters, every service's tests, the cross-service and the browser tests,
 ## and the page's unit tests (Node's built-in runner).
-test: $(VENV)/.dev test-web
+test: $(VENV)/.dev system-packages test-web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+## Debian packages the tests use (Chromium, Node.js, Mosquitto, espeak-ng, ...).
+system-packages:
+	bash tools/system-packages.sh test
 
 ## The page's unit tests alone (pure modules of web/, no browser).
 test-web:

@@ -189,6 +189,6 @@ def test_the_dockerfile_runs_the_service_through_the_script():
 
 def test_shellcheck_passes():
     shellcheck = shutil.which("shellcheck")
-    assert shellcheck, "shellcheck is missing (.ci/run installs it with apt)"
+    assert shellcheck, "shellcheck is missing (make test installs it: tools/system-packages.sh)"
     result = subprocess.run([shellcheck, str(SCRIPT)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
