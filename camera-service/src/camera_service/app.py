@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from . import auth, metrics
+from . import auth, counts, metrics, privacy
 from .capture import Capture
 from .events import Events, sse
 from .inference_client import InferenceClient
@@ -49,7 +49,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     _build_parts(app, settings)
+    app.cleanup_ctx.append(privacy.background)
     app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.append(counts.background)
     app.on_shutdown.append(_close_streams)
     _add_routes(app)
     return app
@@ -57,11 +59,13 @@ def create_app(settings: Settings) -> web.Application:
 
 def _build_parts(app: web.Application, settings: Settings) -> None:
     spec = resolve_auto() if settings.camera_source == "auto" else settings.camera_source
+    anonymizer = privacy.build(settings)
     capture = Capture(
         lambda: create_source(spec, settings),
         (settings.width, settings.height),
         settings.fps,
         settings.rotation,
+        anonymize=anonymizer,  # everything that leaves the service reads frames after this
     )
     events = Events()
     # Everything that acts on inference results (the page's events, counts,
@@ -78,6 +82,14 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         capture,
         on_result=lambda result: _dispatch(listeners, result),
     )
+    tally = counts.Counts(settings.count_interval, faces_from_detector=anonymizer is not None)
+    app[counts.COUNTS] = tally
+    listeners.append(lambda result: tally.add_result(result, app[INFERENCE].model))
+    tally.listeners.append(lambda window: events.publish("counts", window))
+    if anonymizer is not None:
+        app[privacy.PRIVACY] = anonymizer
+        listeners.append(anonymizer.on_result)
+        anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
 
@@ -99,6 +111,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/results", results)
     app.router.add_get("/api/events", events_route)
     app.router.add_get("/api/status", status_route)
+    app.router.add_get("/api/counts", counts.counts_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_route)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
@@ -182,6 +195,7 @@ def status(app: web.Application) -> dict:
             "error": inference.error,
         },
         "viewers": viewers(app),
+        "privacy": privacy.status(app),
         "auth": settings.auth_enabled,
         "uptime": round(time.monotonic() - app[STARTED], 1),
     }
@@ -294,5 +308,6 @@ async def metrics_route(request: web.Request) -> web.Response:
         latency=inference.latency,
     )
     return web.Response(
-        text=metrics.render(snapshot_), headers={"Content-Type": metrics.CONTENT_TYPE}
+        text=metrics.render(snapshot_) + privacy.metrics_text(app),
+        headers={"Content-Type": metrics.CONTENT_TYPE},
     )

@@ -1,8 +1,14 @@
 """One capture thread per service: newest frame wins.
 
-The thread reads the source, resizes and rotates each frame once, keeps only
-the newest one and tells the event loop a frame arrived. A failing source is
-closed and opened again with backoff; the server keeps serving meanwhile.
+The thread reads the source, resizes and rotates each frame once, passes it
+through the anonymizer (privacy mode), keeps only the newest one and tells
+the event loop a frame arrived. A failing source is closed and opened again
+with backoff; the server keeps serving meanwhile.
+
+`latest` and `next_frame` give only frames that went through the anonymizer:
+they are what may leave the service (WebRTC, MJPEG, snapshots, telemetry,
+samples). The raw frame is kept apart for the inference client alone
+(`next_frame_for_inference`), which must see faces to find them.
 """
 
 import asyncio
@@ -62,7 +68,11 @@ class FrameSignal:
 
 
 class Capture:
-    """Reads frames in its own thread; `latest` is the newest, `signal` wakes waiters."""
+    """Reads frames in its own thread; `latest` is the newest, `signal` wakes waiters.
+
+    ANONYMIZE (privacy mode) turns each raw frame into the one that may leave
+    the service; it runs in the capture thread, before any consumer sees it.
+    """
 
     def __init__(
         self,
@@ -70,8 +80,11 @@ class Capture:
         size: tuple[int, int],
         fps: float,
         rotation: int,
+        anonymize: Callable[["Frame"], "Frame"] | None = None,
     ) -> None:
         self._open_source = open_source
+        self._anonymize = anonymize
+        self._raw: Frame | None = None
         self._size = size
         self._period = 1.0 / fps
         self._rotation = rotation
@@ -117,8 +130,21 @@ class Capture:
 
     async def next_frame(self, after_seq: int, within: float) -> Frame | None:
         """The newest frame newer than AFTER_SEQ, or None after WITHIN seconds."""
+        return await self._next(lambda: self._latest, after_seq, within)
+
+    async def next_frame_for_inference(self, after_seq: int, within: float) -> Frame | None:
+        """Like `next_frame`, but the frame before the anonymizer: for the inference client only.
+
+        inference-service runs on the device and must see faces to detect them;
+        nothing else may take frames from here.
+        """
+        return await self._next(lambda: self._raw, after_seq, within)
+
+    async def _next(
+        self, newest: Callable[[], "Frame | None"], after_seq: int, within: float
+    ) -> Frame | None:
         deadline = time.monotonic() + within
-        while (frame := self._latest) is None or frame.seq <= after_seq:
+        while (frame := newest()) is None or frame.seq <= after_seq:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -190,7 +216,16 @@ class Capture:
         self.state = "running"
         self.frames += 1
         self._times.append(now)
-        self._latest = Frame(image, self.frames, now)
+        raw = Frame(image, self.frames, now)
+        self._raw = raw
+        if self._anonymize is not None:
+            try:
+                raw = self._anonymize(raw)
+            except Exception:  # fail closed: this frame is not published at all
+                log.exception("Anonymizing frame %s failed; not sent", raw.seq)
+                self._notify()
+                return
+        self._latest = raw
         self._notify()
 
 
