@@ -100,11 +100,17 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / (aw * ah + bw * bh - inter + 1e-9)
 
 
-def detail(image: np.ndarray, box: tuple[int, int, int, int]) -> float:
-    """Mean absolute Laplacian of the grey pixels in BOX: how much structure is there."""
+def likeness(image: np.ndarray, original: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    """How much of ORIGINAL's fine structure IMAGE still has in BOX: the correlation of their
+    Laplacians of Gaussian (1 = the same detail, 0 = none of it; a flat region gives 0)."""
     x, y, w, h = box
-    grey = cv2.cvtColor(image[y : y + h, x : x + w], cv2.COLOR_BGR2GRAY)
-    return float(np.mean(np.abs(cv2.Laplacian(grey, cv2.CV_32F))))
+    responses = []
+    for picture in (image, original):
+        grey = cv2.cvtColor(picture[y : y + h, x : x + w], cv2.COLOR_BGR2GRAY).astype(np.float32)
+        responses.append(cv2.Laplacian(cv2.GaussianBlur(grey, (0, 0), 1.0), cv2.CV_32F).ravel())
+    a, b = (r - r.mean() for r in responses)
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(a @ b) / norm if norm > 0 else 0.0
 
 
 def psnr_outside(

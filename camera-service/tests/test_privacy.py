@@ -1,0 +1,300 @@
+"""Privacy mode: faces hidden in every frame that leaves, the rest untouched, never raw.
+
+Scenes are real photos with the astronaut's face pasted at known places and
+sizes (tests/support/faces.py), served through `CAMERA_SOURCE=file:`. A face
+counts as hidden when its box keeps little of the original's fine structure
+(`likeness`, the correlation of their Laplacians: 1.0 raw, 0.9 even as a
+quality-20 JPEG, 0.0-0.35 blurred, pixelated or filled); the rest of the
+picture counts as original when its PSNR against the scene is high (JPEG and
+VP8 lose a little).
+"""
+
+import asyncio
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from camera_helpers import get_status, serve, wait_until
+from camera_service.app import CAPTURE
+from camera_service.capture import Capture, Frame
+from camera_service.privacy import PRIVACY, Anonymizer, Box
+from camera_service.privacy.anonymizer import MAX_AGE
+from camera_service.privacy.detector import CenterFace
+from camera_service.settings import Settings
+from camera_service.sources import create_source
+from support.faces import Scene, compose, iou, likeness, psnr_outside
+from support.timing import scaled
+
+HIDDEN = 0.5  # likeness left in a face box
+SCENE = [(60, 150, 150), (120, 420, 260), (40, 560, 100)]  # face width, centre x, centre y
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return compose(SCENE)
+
+
+@pytest.fixture(scope="module")
+def detector() -> CenterFace:
+    return CenterFace()
+
+
+def write_scene(folder: Path, scene: Scene, name: str = "scene.png") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".{name}.tmp.png"
+    cv2.imwrite(str(temp), scene.image)
+    temp.replace(folder / name)
+    return folder
+
+
+def faces_hidden(image: np.ndarray, scene: Scene) -> bool:
+    return all(likeness(image, scene.image, face) < HIDDEN for face in scene.faces)
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+@pytest.fixture
+def private(settings: Settings, scene: Scene, tmp_path: Path) -> Settings:
+    folder = write_scene(tmp_path / "scene", scene)
+    return replace(
+        settings,
+        camera_source=f"file:{folder}",
+        width=640,
+        height=480,
+        fps=10,
+        privacy="blur",
+    )
+
+
+# -- the detector and the anonymizer on their own ---------------------------------------
+
+
+def test_detector_finds_the_faces_and_nothing_else(detector):
+    scene = compose([(200, 180, 240), (90, 470, 150), (40, 500, 380)], "rocket.jpg")
+    boxes = detector.detect(scene.image)
+    assert len(boxes) == 3
+    for face in scene.faces:
+        assert max(iou(face, (b.x, b.y, b.width, b.height)) for b in boxes) > 0.5
+    for background in ("coffee.jpg", "rocket.jpg"):
+        assert detector.detect(compose([], background).image) == []
+
+
+def frame_of(scene: Scene, seq: int = 1, captured_at: float | None = None) -> Frame:
+    image = scene.image.copy()
+    image.flags.writeable = False
+    return Frame(image, seq, time.monotonic() if captured_at is None else captured_at)
+
+
+@pytest.mark.parametrize("mode", ["blur", "pixelate", "fill"])
+def test_each_mode_hides_the_faces_and_keeps_the_rest(mode, scene, detector):
+    anonymizer = Anonymizer(mode, detector, ("face",))
+    anonymizer._detect(frame_of(scene))  # the detector thread's step, run here
+    out = anonymizer(frame_of(scene, 2))
+    assert faces_hidden(out.image, scene)
+    assert psnr_outside(out.image, scene.image, list(scene.faces)) == 99.0  # untouched
+    assert not out.image.flags.writeable
+
+
+def test_no_detection_or_a_stale_one_blurs_the_whole_frame(scene, detector):
+    anonymizer = Anonymizer("blur", detector, ("face",))
+    first = anonymizer(frame_of(scene))
+    assert faces_hidden(first.image, scene)
+    assert psnr_outside(first.image, scene.image, list(scene.faces)) < 25  # everything blurred
+    start = time.monotonic()
+    anonymizer._detect(frame_of(scene, 1, start))
+    fresh = anonymizer(frame_of(scene, 2, start + MAX_AGE - 0.01))
+    stale = anonymizer(frame_of(scene, 3, start + MAX_AGE + 0.01))
+    assert psnr_outside(fresh.image, scene.image, list(scene.faces)) == 99.0
+    assert psnr_outside(stale.image, scene.image, list(scene.faces)) < 25
+    assert anonymizer.frames == {"anonymized": 1, "blurred": 2}
+
+
+def test_fomo_boxes_of_privacy_labels_are_hidden(detector):
+    empty = compose([])  # no face for the detector: only the model's box hides anything
+    anonymizer = Anonymizer("fill", detector, ("face", "person"))
+    now = time.monotonic()
+    anonymizer._detect(frame_of(empty, 1, now))
+    wall = time.time() - (time.monotonic() - now)
+    box = {"x": 300, "y": 200, "width": 40, "height": 40, "value": 0.9}
+    result = {
+        "result": {"bounding_boxes": [{"label": "person", **box}, {"label": "cup", **box}]},
+        "frame": {"seq": 1, "captured_at": wall, "width": 640, "height": 480},
+    }
+    anonymizer.on_result(result)
+    out = anonymizer(frame_of(empty, 2, now + 0.05))
+    assert (out.image[210:230, 310:330] == 128).all()  # the box, filled
+    assert psnr_outside(out.image, empty.image, [(300, 200, 40, 40)]) == 99.0
+    anonymizer.on_result({**result, "result": {"bounding_boxes": []}})  # a newer result: gone
+    assert psnr_outside(anonymizer(frame_of(empty, 3, now + 0.1)).image, empty.image, []) == 99.0
+
+
+# -- every frame the capture publishes, from the first --------------------------------
+
+
+class SlowDetector:
+    """The real detector, made slower than the 0.25 s rule allows."""
+
+    name = "centerface-slowed"
+
+    def __init__(self, detector: CenterFace, seconds: float) -> None:
+        self._detector, self._seconds, self.calls = detector, seconds, 0
+
+    def detect(self, image: np.ndarray) -> list[Box]:
+        self.calls += 1
+        time.sleep(self._seconds)
+        return self._detector.detect(image)
+
+
+def record_capture(folder: Path, anonymizer: Anonymizer, frames: int) -> list[Frame]:
+    """Run a capture of FOLDER through ANONYMIZER and keep every frame it publishes."""
+    published: list[Frame] = []
+    done = threading.Event()
+
+    def recording(frame: Frame) -> Frame:
+        out = anonymizer(frame)
+        published.append(out)
+        if len(published) >= frames:
+            done.set()
+        return out
+
+    settings = Settings(camera_source=f"file:{folder}", width=640, height=480, fps=20)
+    capture = Capture(lambda: create_source(settings.camera_source, settings), (640, 480), 20, 0,
+                      anonymize=recording)  # fmt: skip
+    anonymizer.start()
+    capture.start(asyncio.new_event_loop())
+    try:
+        assert done.wait(scaled(30)), f"only {len(published)} frames"
+    finally:
+        capture.stop()
+        anonymizer.stop()
+    return published
+
+
+def test_first_frames_are_never_raw(scene, detector, tmp_path):
+    anonymizer = Anonymizer("blur", detector, ("face",))
+    frames = record_capture(write_scene(tmp_path, scene), anonymizer, 30)
+    assert all(faces_hidden(f.image, scene) for f in frames)
+    outside = [psnr_outside(f.image, scene.image, list(scene.faces)) for f in frames]
+    assert outside[0] < 25, "the very first frame must be wholly blurred"
+    assert outside[-1] > 40, "once detection runs, the rest of the picture is the original"
+
+
+def test_a_starved_detector_never_lets_a_raw_frame_out(scene, detector, tmp_path):
+    slow = SlowDetector(detector, 0.4)
+    anonymizer = Anonymizer("blur", slow, ("face",))
+    frames = record_capture(write_scene(tmp_path, scene), anonymizer, 40)
+    assert slow.calls >= 2, "the detector did run"
+    assert all(faces_hidden(f.image, scene) for f in frames)
+    assert all(psnr_outside(f.image, scene.image, list(scene.faces)) < 25 for f in frames)
+    assert anonymizer.status()["blurred_share"] == 1.0
+
+
+def test_a_failing_detector_blurs_everything(scene, tmp_path):
+    class Broken:
+        name = "broken"
+
+        def detect(self, image):
+            raise RuntimeError("no model")
+
+    anonymizer = Anonymizer("pixelate", Broken(), ("face",))
+    frames = record_capture(write_scene(tmp_path, scene), anonymizer, 10)
+    assert all(psnr_outside(f.image, scene.image, []) < 25 for f in frames)
+    assert anonymizer.errors >= 1
+
+
+# -- the routes that give frames ----------------------------------------------------------
+
+
+async def test_snapshot_hides_faces_and_keeps_the_rest(private, scene, http):
+    async with serve(private) as server:
+
+        async def anonymized_snapshot():
+            async with http.get(server.make_url("/snapshot.jpg")) as response:
+                if response.status != 200:
+                    return None
+                image = decode_jpeg(await response.read())
+            assert faces_hidden(image, scene), "a snapshot showed a face"
+            return psnr_outside(image, scene.image, list(scene.faces)) > 30
+
+        await wait_until(anonymized_snapshot, 20, every=0.02)
+        status = await get_status(http, server)
+    assert status["privacy"]["mode"] == "blur"
+    assert status["privacy"]["detector"] == "centerface"
+    assert status["privacy"]["faces"] == 3
+    assert status["privacy"]["detect_ms"] > 0
+
+
+async def test_mjpeg_frames_from_the_first_are_anonymized(private, scene, http):
+    async with serve(private) as server, http.get(server.make_url("/mjpeg")) as response:
+        reader = MultipartJpegs(response)
+        images = [await reader.next() for _ in range(25)]
+    assert all(faces_hidden(image, scene) for image in images)
+    assert psnr_outside(images[-1], scene.image, list(scene.faces)) > 30
+
+
+class MultipartJpegs:
+    def __init__(self, response) -> None:
+        self._response, self._buffer = response, b""
+
+    async def next(self) -> np.ndarray:
+        while True:
+            start = self._buffer.find(b"\xff\xd8")
+            end = self._buffer.find(b"\xff\xd9", start + 2) if start >= 0 else -1
+            if end >= 0:
+                jpeg, self._buffer = self._buffer[start : end + 2], self._buffer[end + 2 :]
+                return decode_jpeg(jpeg)
+            chunk = await asyncio.wait_for(self._response.content.read(65536), scaled(10))
+            assert chunk, "the stream ended"
+            self._buffer += chunk
+
+
+async def test_webrtc_frames_decoded_by_a_peer_are_anonymized(private, scene, http):
+    async with serve(private) as server:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        tracks: asyncio.Queue = asyncio.Queue()
+        pc.on("track", tracks.put_nowait)
+        try:
+            body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+            async with http.post(server.make_url("/offer"), json=body) as response:
+                answer = await response.json()
+            await pc.setRemoteDescription(RTCSessionDescription(**answer))
+            track = await asyncio.wait_for(tracks.get(), scaled(10))
+            frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(40)]
+        finally:
+            await pc.close()
+    images = [frame.to_ndarray(format="bgr24") for frame in frames]
+    assert all(faces_hidden(image, scene) for image in images)
+    assert max(psnr_outside(image, scene.image, list(scene.faces)) for image in images) > 27
+
+
+async def test_status_and_metrics_when_privacy_is_off(service, http):
+    status = await get_status(http, service)
+    assert status["privacy"] == {"mode": "off", "detector": None, "detect_ms": None, "faces": None}
+    assert PRIVACY not in service.app
+    async with http.get(service.make_url("/metrics")) as response:
+        assert "camera_privacy" not in await response.text()
+
+
+async def test_metrics_count_detections_and_blurred_frames(private, http):
+    async with serve(private) as server:
+
+        async def metrics():
+            async with http.get(server.make_url("/metrics")) as response:
+                text = await response.text()
+            return text if "camera_privacy_faces 3" in text else None
+
+        text = await wait_until(metrics, 20)
+        assert server.app[CAPTURE].latest is not None
+    assert 'camera_privacy_frames_total{outcome="anonymized"}' in text
+    assert 'camera_privacy_frames_total{outcome="blurred"}' in text
+    count = next(line for line in text.splitlines() if line.startswith("camera_privacy_detect_s"))
+    assert count
