@@ -37,7 +37,7 @@ DETECT_PERIOD = 0.1  # at most ten detections a second: every third frame at 30 
 MARGIN = 0.2  # of a face's size, added on every side
 MARGIN_PER_SECOND = 1.0  # more margin per second of the detection's age
 MODEL_BOX_HOLD = 2.0  # seconds a model's boxes keep being hidden
-MODEL_MARGIN = 0.5  # FOMO boxes are centroids with a nominal size: hide twice it
+MODEL_MARGIN = 1.0  # FOMO boxes are centroids on a coarse grid: hide three times the box
 RECENT = 300  # frames the "share fully blurred" is measured over
 ERROR_PAUSE = 0.5
 
