@@ -181,7 +181,7 @@ async def test_events_stream_status_then_results(settings, http, peer):
             _read_events(response, want={"status", "result"}), scaled(15)
         )
     status = events["status"][0]
-    assert set(status) == {"camera", "inference", "viewers", "auth", "uptime"}
+    assert set(status) == {"camera", "inference", "viewers", "privacy", "auth", "uptime"}
     assert status["viewers"]["events"] == 1
     result = events["result"][0]
     assert result["type"] == "result" and (result["frame"]["width"], result["frame"]["height"]) == (

@@ -72,6 +72,8 @@ class Capture:
 
     ANONYMIZE (privacy mode) turns each raw frame into the one that may leave
     the service; it runs in the capture thread, before any consumer sees it.
+    It may answer None (nothing to send now) and hand a frame it held back to
+    `publish_late` once it is safe.
     """
 
     def __init__(
@@ -80,7 +82,7 @@ class Capture:
         size: tuple[int, int],
         fps: float,
         rotation: int,
-        anonymize: Callable[["Frame"], "Frame"] | None = None,
+        anonymize: Callable[[Frame], Frame | None] | None = None,
     ) -> None:
         self._open_source = open_source
         self._anonymize = anonymize
@@ -91,6 +93,7 @@ class Capture:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._latest: Frame | None = None
+        self._latest_lock = threading.Lock()
         self._times: collections.deque[float] = collections.deque(maxlen=max(4, int(fps * 2)))
         self._notify: Callable[[], None] = lambda: None
         self.signal = FrameSignal()
@@ -141,7 +144,7 @@ class Capture:
         return await self._next(lambda: self._raw, after_seq, within)
 
     async def _next(
-        self, newest: Callable[[], "Frame | None"], after_seq: int, within: float
+        self, newest: Callable[[], Frame | None], after_seq: int, within: float
     ) -> Frame | None:
         deadline = time.monotonic() + within
         while (frame := newest()) is None or frame.seq <= after_seq:
@@ -218,15 +221,29 @@ class Capture:
         self._times.append(now)
         raw = Frame(image, self.frames, now)
         self._raw = raw
-        if self._anonymize is not None:
+        if self._anonymize is None:
+            self._latest = raw
+        else:
             try:
-                raw = self._anonymize(raw)
+                out = self._anonymize(raw)
             except Exception:  # fail closed: this frame is not published at all
                 log.exception("Anonymizing frame %s failed; not sent", raw.seq)
-                self._notify()
-                return
-        self._latest = raw
+                out = None
+            if out is not None:
+                self._set_latest(out)
         self._notify()
+
+    def publish_late(self, frame: Frame) -> None:
+        """Make FRAME, anonymized after the fact, the latest unless a newer one is; any thread."""
+        if self._set_latest(frame):
+            self._notify()
+
+    def _set_latest(self, frame: Frame) -> bool:
+        with self._latest_lock:
+            if self._latest is not None and self._latest.seq >= frame.seq:
+                return False
+            self._latest = frame
+            return True
 
 
 def _close_quietly(source: FrameSource) -> None:

@@ -7,9 +7,13 @@ The face detector runs in its own thread on the newest frame, at most every
 detection's boxes, grown by a margin that grows with the detection's age.
 
 Fail closed: a frame keeps its face pixels only if a detection ran on it or
-on a frame at most `MAX_AGE` seconds older; otherwise the whole frame goes
-out blurred. So do the first frames, before the first detection finishes,
-and every frame while the detector is slow, failing or stopped.
+on a frame at most `MAX_AGE` seconds older. While a detection is under way,
+the newest frame it will cover is held back and handed to `publish_late`,
+anonymized, when it ends; frames it cannot cover are not sent at all. So a
+slow detector lowers the frame rate instead of blurring. Every other frame
+goes out wholly blurred: the first frames, before the first detection, and
+every frame while the detector is stuck (a detection running for more than
+`STUCK` seconds), failing or stopped.
 
 A FOMO model's boxes whose label is in `PRIVACY_LABELS` are hidden too, on
 frames up to `MODEL_BOX_HOLD` seconds after the frame they were computed on.
@@ -36,6 +40,7 @@ MAX_AGE = 0.25  # seconds between a frame and the detection that clears it (the 
 DETECT_PERIOD = 0.1  # at most ten detections a second: every third frame at 30 fps
 MARGIN = 0.2  # of a face's size, added on every side
 MARGIN_PER_SECOND = 1.0  # more margin per second of the detection's age
+STUCK = 1.0  # seconds a detection may run before frames go out blurred instead of waiting
 MODEL_BOX_HOLD = 2.0  # seconds a model's boxes keep being hidden
 MODEL_MARGIN = 1.0  # FOMO boxes are centroids on a coarse grid: hide three times the box
 RECENT = 300  # frames the "share fully blurred" is measured over
@@ -66,32 +71,56 @@ class Anonymizer:
         # Called in the detector thread with each finished Detection (counts listen here).
         self.listeners: list[Callable[[Detection], None]] = []
         self.detect_seconds = Histogram((0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0))
-        self.frames = {"anonymized": 0, "blurred": 0}
+        self.frames = {"anonymized": 0, "blurred": 0, "withheld": 0}
+        # Set by whoever owns the frame path (the capture): where a held frame goes.
+        self.publish_late: Callable[[Frame], None] | None = None
         self.errors = 0
         self._recent: collections.deque[bool] = collections.deque(maxlen=RECENT)
         self._detection: Detection | None = None
         self._model_boxes: tuple[float, tuple[Box, ...]] | None = None
         self._pending: Frame | None = None
+        self._running: Frame | None = None  # the frame the detector works on now
+        self._held: Frame | None = None
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- the capture thread's side -------------------------------------------------
 
-    def __call__(self, frame: Frame) -> Frame:
-        """FRAME with its faces hidden, or wholly blurred when no fresh detection covers it."""
+    def __call__(self, frame: Frame) -> Frame | None:
+        """FRAME with its faces hidden; None when withheld (see above); else blurred."""
         self._offer(frame)
         boxes = self.boxes_for(frame.captured_at)
-        self._recent.append(boxes is None)
-        if boxes is None:
-            self.frames["blurred"] += 1
-            return _frame_like(frame, blur_all(frame.image))
+        if boxes is not None:
+            return self._hidden(frame, boxes)
+        if self._hold(frame):
+            return None
+        self._recent.append(True)
+        self.frames["blurred"] += 1
+        return _frame_like(frame, blur_all(frame.image))
+
+    def _hidden(self, frame: Frame, boxes: list[Box]) -> Frame:
+        self._recent.append(False)
         self.frames["anonymized"] += 1
         if not boxes:
             return frame
         image = frame.image.copy()
         hide(image, boxes, self.mode)
         return _frame_like(frame, image)
+
+    def _hold(self, frame: Frame) -> bool:
+        """Withhold FRAME while a detection runs: kept for it if it will cover FRAME."""
+        with self._wake:
+            running = self._running
+            if self.publish_late is None or running is None:
+                return False
+            age = frame.captured_at - running.captured_at
+            if not 0 <= age <= STUCK:
+                return False
+            if age <= MAX_AGE:
+                self._held = frame
+        self.frames["withheld"] += 1
+        return True
 
     def boxes_for(self, captured_at: float) -> list[Box] | None:
         """What to hide in a frame captured at CAPTURED_AT; None = nothing may be trusted."""
@@ -168,15 +197,28 @@ class Anonymizer:
             if frame is None or frame.captured_at < due:
                 return None
             self._pending = None
+            self._running = frame
             return frame
 
     def _detect(self, frame: Frame) -> None:
         started = time.perf_counter()
-        boxes = tuple(self.detector.detect(frame.image))
+        try:
+            boxes = tuple(self.detector.detect(frame.image))
+        except Exception:
+            with self._wake:
+                self._running = self._held = None  # the held frame is skipped
+            raise
         seconds = time.perf_counter() - started
         self.detect_seconds.observe(seconds)
         detection = Detection(frame.seq, frame.captured_at, boxes, seconds)
-        self._detection = detection
+        with self._wake:
+            self._running = None
+            self._detection = detection
+            held, self._held = self._held, None
+        if held is not None and self.publish_late is not None:
+            boxes_now = self.boxes_for(held.captured_at)
+            if boxes_now is not None:  # always, as it was held for this detection
+                self.publish_late(self._hidden(held, boxes_now))
         for listener in self.listeners:
             try:
                 listener(detection)
