@@ -169,6 +169,7 @@ def measure(before: tuple[float, dict], after: tuple[float, dict]) -> dict:
     frames = delta("camera_frames_captured_total")
     detections = delta("camera_privacy_detect_seconds_count")
     blurred = delta('camera_privacy_frames_total{outcome="blurred"}')
+    withheld = delta('camera_privacy_frames_total{outcome="withheld"}')
     return {
         "cpu_ms": (cpu1 - cpu0) / max(frames, 1) * 1000,
         "frames": int(frames),
@@ -177,6 +178,7 @@ def measure(before: tuple[float, dict], after: tuple[float, dict]) -> dict:
         else None,
         "detections": int(detections),
         "blurred": blurred / max(frames, 1),
+        "withheld": withheld / max(frames, 1),
     }
 
 
@@ -197,8 +199,8 @@ async def service_table(seconds: float) -> list[str]:
                 service.stop()
     lines = [
         "| viewers | CPU per frame, off | CPU per frame, blur | ratio | detector | detections "
-        "| frames fully blurred |",
-        "|---|---|---|---|---|---|---|",
+        "| frames fully blurred | frames withheld |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, (off, on) in (("none", idle), ("1 MJPEG", viewed)):
         ratio = on["cpu_ms"] / off["cpu_ms"]
@@ -207,7 +209,7 @@ async def service_table(seconds: float) -> list[str]:
             f"| {name} | {off['cpu_ms']:.2f} ms ({off['frames']} frames) "
             f"| {on['cpu_ms']:.2f} ms ({on['frames']} frames) "
             f"| {ratio:.2f}x (goal <= {GOAL}x) {verdict} | {on['detect_ms']:.1f} ms "
-            f"| {on['detections'] / seconds:.1f}/s | {on['blurred']:.1%} |"
+            f"| {on['detections'] / seconds:.1f}/s | {on['blurred']:.1%} | {on['withheld']:.1%} |"
         )
     return lines
 

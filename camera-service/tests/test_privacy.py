@@ -23,7 +23,13 @@ from camera_helpers import get_status, serve, wait_until
 from camera_service.app import CAPTURE
 from camera_service.capture import Capture, Frame
 from camera_service.privacy import PRIVACY, Anonymizer, Box
-from camera_service.privacy.anonymizer import MAX_AGE, STUCK
+from camera_service.privacy.anonymizer import (
+    DEMAND_HOLD,
+    DETECT_PERIOD,
+    IDLE_PERIOD,
+    MAX_AGE,
+    STUCK,
+)
 from camera_service.privacy.detector import CenterFace
 from camera_service.settings import Settings
 from camera_service.sources import create_source
@@ -331,3 +337,27 @@ async def test_metrics_count_detections_and_blurred_frames(private, http):
     assert 'camera_privacy_frames_total{outcome="blurred"}' in text
     count = next(line for line in text.splitlines() if line.startswith("camera_privacy_detect_s"))
     assert count
+
+
+async def test_one_snapshot_after_idling_is_cleared_not_blurred(private, scene, http):
+    """Nobody watching: detection slows to the idle pace; a snapshot waits for a cleared frame."""
+    async with serve(private) as server:
+        anonymizer = server.app[PRIVACY]
+        await wait_until(lambda: anonymizer.detect_seconds.count >= 3, 20)
+        assert anonymizer._period() == IDLE_PERIOD
+        async with http.get(server.make_url("/snapshot.jpg")) as response:
+            assert response.status == 200
+            image = decode_jpeg(await response.read())
+        assert anonymizer._period() == DETECT_PERIOD  # a frame was taken
+    assert faces_hidden(image, scene)
+    assert psnr_outside(image, scene.image, list(scene.faces)) > 30
+
+
+async def test_detection_runs_at_the_full_pace_while_frames_are_taken(private, http):
+    async with serve(private) as server:
+        capture, anonymizer = server.app[CAPTURE], server.app[PRIVACY]
+        assert anonymizer._period() == IDLE_PERIOD
+        assert await capture.next_frame(0, scaled(10)) is not None  # what MJPEG and WebRTC call
+        assert anonymizer._period() == DETECT_PERIOD
+        capture.demanded_at -= DEMAND_HOLD  # as if that was long ago
+        assert anonymizer._period() == IDLE_PERIOD

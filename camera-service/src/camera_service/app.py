@@ -88,7 +88,7 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
     tally.listeners.append(lambda window: events.publish("counts", window))
     if anonymizer is not None:
         app[privacy.PRIVACY] = anonymizer
-        anonymizer.publish_late = capture.publish_late
+        anonymizer.attach(capture)
         listeners.append(anonymizer.on_result)
         anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()

@@ -14,6 +14,7 @@ samples). The raw frame is kept apart for the inference client alone
 import asyncio
 import collections
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ class Frame:
     image: np.ndarray  # BGR, read-only, already resized and rotated
     seq: int  # 1, 2, 3… for the service's lifetime
     captured_at: float  # time.monotonic()
+    blurred: bool = False  # privacy mode could not clear it: wholly blurred
 
     @property
     def width(self) -> int:
@@ -94,6 +96,7 @@ class Capture:
         self._thread: threading.Thread | None = None
         self._latest: Frame | None = None
         self._latest_lock = threading.Lock()
+        self.demanded_at = -math.inf  # when a consumer last asked for frames (privacy paces on it)
         self._times: collections.deque[float] = collections.deque(maxlen=max(4, int(fps * 2)))
         self._notify: Callable[[], None] = lambda: None
         self.signal = FrameSignal()
@@ -133,7 +136,24 @@ class Capture:
 
     async def next_frame(self, after_seq: int, within: float) -> Frame | None:
         """The newest frame newer than AFTER_SEQ, or None after WITHIN seconds."""
+        self.demanded_at = time.monotonic()
         return await self._next(lambda: self._latest, after_seq, within)
+
+    async def clear_frame(self, within: float) -> Frame | None:
+        """The latest frame, waiting up to WITHIN seconds for one privacy mode did not blur.
+
+        For one-off takers (snapshots): in privacy mode the detector runs slowly
+        while nobody watches, so the frame at hand may be wholly blurred.
+        """
+        deadline = time.monotonic() + within
+        frame = self._latest
+        while frame is None or frame.blurred or time.monotonic() - frame.captured_at > 1.0:
+            remaining = deadline - time.monotonic()
+            newer = await self.next_frame(frame.seq if frame else 0, remaining)
+            if newer is None:
+                return self._latest
+            frame = newer
+        return frame
 
     async def next_frame_for_inference(self, after_seq: int, within: float) -> Frame | None:
         """Like `next_frame`, but the frame before the anonymizer: for the inference client only.

@@ -3,8 +3,10 @@
 The capture thread calls the `Anonymizer` with each new frame; what it returns
 is the only frame `Capture.latest` and `Capture.next_frame` ever give out.
 The face detector runs in its own thread on the newest frame, at most every
-`DETECT_PERIOD` seconds, and the capture thread applies the newest finished
-detection's boxes, grown by a margin that grows with the detection's age.
+`DETECT_PERIOD` seconds while frames are taken (viewers, snapshots), every
+`IDLE_PERIOD` seconds otherwise (for the counts), and the capture thread
+applies the newest finished detection's boxes, grown by a margin that grows
+with the detection's age.
 
 Fail closed: a frame keeps its face pixels only if a detection ran on it or
 on a frame at most `MAX_AGE` seconds older. While a detection is under way,
@@ -21,6 +23,7 @@ frames up to `MODEL_BOX_HOLD` seconds after the frame they were computed on.
 
 import collections
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +32,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..capture import Frame
+from ..capture import Capture, Frame
 from ..metrics import Histogram
 from .detector import Box
 from .hide import blur_all, hide
@@ -37,7 +40,9 @@ from .hide import blur_all, hide
 log = logging.getLogger(__name__)
 
 MAX_AGE = 0.25  # seconds between a frame and the detection that clears it (the contract)
-DETECT_PERIOD = 0.1  # at most ten detections a second: every third frame at 30 fps
+DETECT_PERIOD = 0.15  # at most ~7 detections a second while frames are taken
+IDLE_PERIOD = 0.5  # while nobody takes frames: enough for the counts
+DEMAND_HOLD = 2.0  # seconds after the last take that frames still count as taken
 MARGIN = 0.2  # of a face's size, added on every side
 MARGIN_PER_SECOND = 1.0  # more margin per second of the detection's age
 STUCK = 1.0  # seconds a detection may run before frames go out blurred instead of waiting
@@ -72,8 +77,9 @@ class Anonymizer:
         self.listeners: list[Callable[[Detection], None]] = []
         self.detect_seconds = Histogram((0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0))
         self.frames = {"anonymized": 0, "blurred": 0, "withheld": 0}
-        # Set by whoever owns the frame path (the capture): where a held frame goes.
+        # Set by `attach` (the capture): where a held frame goes, when frames were last taken.
         self.publish_late: Callable[[Frame], None] | None = None
+        self.demanded_at: Callable[[], float] = time.monotonic
         self.errors = 0
         self._recent: collections.deque[bool] = collections.deque(maxlen=RECENT)
         self._detection: Detection | None = None
@@ -97,7 +103,7 @@ class Anonymizer:
             return None
         self._recent.append(True)
         self.frames["blurred"] += 1
-        return _frame_like(frame, blur_all(frame.image))
+        return _frame_like(frame, blur_all(frame.image), blurred=True)
 
     def _hidden(self, frame: Frame, boxes: list[Box]) -> Frame:
         self._recent.append(False)
@@ -144,6 +150,11 @@ class Anonymizer:
             self._pending = frame
             self._wake.notify()
 
+    def attach(self, capture: Capture) -> None:
+        """Send held frames to CAPTURE and pace detection on its consumers."""
+        self.publish_late = capture.publish_late
+        self.demanded_at = lambda: capture.demanded_at
+
     # -- inference results (event loop) ----------------------------------------------
 
     def on_result(self, result: dict) -> None:
@@ -174,12 +185,12 @@ class Anonymizer:
                 log.warning("Face detector did not stop within %.0f s", timeout)
 
     def _run(self) -> None:
-        due = 0.0
+        last = -math.inf
         while not self._stop.is_set():
-            frame = self._next(due)
+            frame = self._next(last)
             if frame is None:
                 continue
-            due = frame.captured_at + DETECT_PERIOD
+            last = frame.captured_at
             try:
                 self._detect(frame)
             except Exception:  # keep trying; frames stay blurred meanwhile
@@ -187,14 +198,18 @@ class Anonymizer:
                 log.exception("Face detection failed")
                 self._stop.wait(ERROR_PAUSE)
 
-    def _next(self, due: float) -> Frame | None:
-        """The newest frame captured at or after DUE, or None after a short wait."""
+    def _period(self) -> float:
+        taken = time.monotonic() - self.demanded_at() < DEMAND_HOLD
+        return DETECT_PERIOD if taken else IDLE_PERIOD
+
+    def _next(self, last: float) -> Frame | None:
+        """The newest frame due after one captured at LAST, or None after a short wait."""
         with self._wake:
             frame = self._pending
-            if frame is None or frame.captured_at < due:
+            if frame is None or frame.captured_at < last + self._period():
                 self._wake.wait(0.5)
                 frame = self._pending
-            if frame is None or frame.captured_at < due:
+            if frame is None or frame.captured_at < last + self._period():
                 return None
             self._pending = None
             self._running = frame
@@ -259,6 +274,6 @@ def model_boxes(result: dict, labels: tuple[str, ...]) -> tuple[Box, ...] | None
     return tuple(boxes)
 
 
-def _frame_like(frame: Frame, image: np.ndarray) -> Frame:
+def _frame_like(frame: Frame, image: np.ndarray, blurred: bool = False) -> Frame:
     image.flags.writeable = False
-    return Frame(image, frame.seq, frame.captured_at)
+    return Frame(image, frame.seq, frame.captured_at, blurred)
