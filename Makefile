@@ -5,15 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service
-RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml)
+RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
 
-.PHONY: run test lint bench models clean
+.PHONY: run test test-web lint bench models clean
 
 $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(foreach s,$(SERVICES),-r $(s)/requirements.txt)
-	$(PY) -m pip install -q --no-deps $(foreach s,$(SERVICES),-e ./$(s))
+	$(PY) -m pip install -q --no-deps -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -24,11 +24,16 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime
 	$(PY) tools/run_local.py
 
-## Linters, every service's tests, the cross-service and the browser tests.
-test: $(VENV)/.dev
+## Linters, every service's tests, the cross-service and the browser tests,
+## and the page's unit tests (Node's built-in runner).
+test: $(VENV)/.dev test-web
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+## The page's unit tests alone (pure modules of web/, no browser).
+test-web:
+	node --test tests/web/*.test.mjs
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

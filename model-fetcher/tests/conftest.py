@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from model_fetcher.check import check_model
 from model_fetcher.edge_impulse import EdgeImpulseClient
-from model_fetcher.info import ModelInfo
-from model_fetcher.store import ModelStore
 from model_fetcher.updater import Updater
+from model_store import ModelInfo, ModelStore, check_model
 from support.fake_edge_impulse import FakeEdgeImpulse
 from support.timing import scaled
 

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from model_fetcher import cli
-from model_fetcher.check import check_model
-from model_fetcher.info import ModelInfo
-from model_fetcher.store import ModelStore
+from model_store import ModelInfo, ModelStore, check_model
 from support.timing import scaled
 
 

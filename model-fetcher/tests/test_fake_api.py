@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from model_fetcher.edge_impulse import EdgeImpulseClient, InvalidKeyError
-from model_fetcher.store import ModelStore
 from model_fetcher.updater import Updater
+from model_store import ModelStore
 from support.fake_edge_impulse import FakeEdgeImpulse
 from support.timing import scaled
 

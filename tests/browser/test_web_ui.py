@@ -301,7 +301,15 @@ def test_uncertain_when_nothing_reaches_the_threshold(start_stack, new_page):
 def test_page_behind_basic_auth(start_stack, new_page):
     auth = ("viewer", "s3cret-pass")
     stack = start_stack("colors_rgb_int8", red_images(), auth=auth)
-    for path in ["/", "/app.js", "/api/status", "/api/events", "/mjpeg", "/ice-config"]:
+    for path in [
+        "/",
+        "/main.js",
+        "/overlay.js",
+        "/api/status",
+        "/api/events",
+        "/mjpeg",
+        "/ice-config",
+    ]:
         assert http_status(stack.url + path) == 401, path
     assert http_status(stack.url + "/healthz") == 200
 
@@ -327,7 +335,11 @@ def test_page_behind_basic_auth(start_stack, new_page):
     assert [s for s in statuses if s[0] >= 400] == [], statuses
     assert {url.rsplit("/", 1)[-1].split("?")[0] for _, url in statuses} >= {
         "",
-        "app.js",
+        "main.js",
+        "video.js",
+        "events.js",
+        "overlay.js",
+        "panel.js",
         "style.css",
         "ice-config",
         "offer",

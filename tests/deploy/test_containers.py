@@ -107,18 +107,41 @@ def pip_commands(dockerfile: Path) -> list[list[str]]:
     return commands
 
 
+def copied_folders(dockerfile: Path) -> list[tuple[str, str]]:
+    """(source, target) of each `COPY folder folder` into the WORKDIR, in order."""
+    folders = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split() if line.startswith("COPY ") else []
+        if len(words) == 3 and (ROOT / words[1]).is_dir() and not words[2].startswith("/"):
+            folders.append((words[1], words[2]))
+    return folders
+
+
+def test_the_services_that_use_the_store_install_model_store_first():
+    for service in ("inference-service", "model-fetcher"):
+        commands = pip_commands(ROOT / service / "Dockerfile.template")
+        installs = [args[-1] for args in commands if args[:1] == ["--no-deps"]]
+        assert installs == ["./model-store", f"./{service}"], installs
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
-    commands = pip_commands(ROOT / service / "Dockerfile.template")
+    dockerfile = ROOT / service / "Dockerfile.template"
+    commands = pip_commands(dockerfile)
     assert commands, "the Dockerfile installs nothing with pip"
-    # The image's WORKDIR holds the service folder as `COPY` puts it there, less
-    # what .dockerignore leaves out; building in a copy leaves the checkout clean.
+    # The image's WORKDIR holds the folders `COPY` puts there (the service, and
+    # model-store for the two that use it), less what .dockerignore leaves out;
+    # building in a copy leaves the checkout clean.
     workdir = tmp_path / "src"
-    shutil.copytree(
-        ROOT / service,
-        workdir / service,
-        ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"),
-    )
+    sent = (ROOT / ".dockerignore").read_text().splitlines()
+    for source, target in copied_folders(dockerfile):
+        assert f"!{source}/" in sent, f".dockerignore leaves {source}/ out of the build context"
+        shutil.copytree(
+            ROOT / source,
+            workdir / target,
+            ignore=shutil.ignore_patterns("tests", "build", "*.egg-info", "__pycache__"),
+        )
+    assert (workdir / service).is_dir(), "the Dockerfile does not copy the service"
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"

@@ -50,11 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from model_store import STUDIO_RESIZE_MODES
 
 DEFAULT_KEY = "ei_fake0123456789abcdef0123456789abcdef0123456789abcdef"
 ROUTES = ("projects", "impulse", "dsp", "metadata", "download", "last_modification")
 FAULT_KINDS = ("invalid_key", "unauthorized", "status", "delay", "truncate", "body")
-STUDIO_RESIZE = {"fit-shortest": "fit-short", "fit-longest": "fit-long"}
+# The runner's names -> Studio's, as the real API answers.
+STUDIO_RESIZE = {mode: studio for studio, mode in STUDIO_RESIZE_MODES.items()}
 DSP_ID, LEARN_ID = 3, 4
 
 

@@ -93,6 +93,16 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
+    app[metrics.METRICS] = metrics.create_registry(
+        *metrics.camera_metrics(
+            capture,
+            app[MJPEG],
+            app[INFERENCE],
+            lambda: camera_state(capture) == "running",
+            lambda: viewers(app),
+        ),
+        *privacy.metrics(anonymizer),
+    )
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -114,7 +124,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/status", status_route)
     app.router.add_get("/api/counts", counts.counts_route)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_route)
+    app.router.add_get("/metrics", metrics.route)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -291,24 +301,3 @@ async def healthz(request: web.Request) -> web.Response:
     if camera_state(request.app[CAPTURE]) == "running":
         return web.json_response({"status": "ok"})
     return web.json_response({"status": "unavailable"}, status=503)
-
-
-async def metrics_route(request: web.Request) -> web.Response:
-    app = request.app
-    capture, inference = app[CAPTURE], app[INFERENCE]
-    snapshot_ = metrics.Snapshot(
-        frames=capture.frames,
-        fps=capture.fps,
-        camera_up=camera_state(capture) == "running",
-        camera_reconnects=capture.reconnects,
-        mjpeg_encoded=app[MJPEG].encoded,
-        viewers=viewers(app),
-        inference_up=inference.state == "online",
-        inference_errors=inference.errors,
-        inference_reconnects=inference.reconnects,
-        latency=inference.latency,
-    )
-    return web.Response(
-        text=metrics.render(snapshot_) + privacy.metrics_text(app),
-        headers={"Content-Type": metrics.CONTENT_TYPE},
-    )

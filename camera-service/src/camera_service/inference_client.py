@@ -17,7 +17,7 @@ import aiohttp
 import cv2
 
 from .capture import Capture, Frame
-from .metrics import Histogram
+from .metrics import latency_histogram
 from .settings import redact_url
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class InferenceClient:
         self.result: dict | None = None
         self.errors = 0
         self.reconnects = 0
-        self.latency = Histogram((0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+        self.latency = latency_histogram()
 
     async def run(self) -> None:
         backoff = BACKOFF_FIRST

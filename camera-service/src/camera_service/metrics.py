@@ -1,121 +1,150 @@
-"""Prometheus text exposition (format 0.0.4), written by hand."""
+"""`GET /metrics`: one Prometheus registry per app, read from the app's state at scrape time.
 
-from collections.abc import Iterable, Sequence
+The registry (`app[METRICS]`) holds the process and Python collectors of
+prometheus-client and one `Reading` per number the app already keeps. Adding
+a metric is one `Reading` (a value your part keeps) or one prometheus-client
+`Counter`/`Histogram` made with `registry=app[METRICS]` (events you count):
+
+    app[METRICS].register(
+        Reading("camera_privacy_frames_blurred_total", "Frames anonymized",
+                COUNTER, lambda: anonymizer.blurred)
+    )
+
+Names follow Prometheus conventions (`_total` for counters, base units such
+as `_seconds`); list a new one in the README's Metrics table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from aiohttp import web
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.aiohttp import make_aiohttp_handler
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+if TYPE_CHECKING:  # inference_client imports this module for its histogram
+    from .capture import Capture
+    from .inference_client import InferenceClient
+    from .mjpeg import MjpegStream
 
-class Histogram:
-    """Cumulative buckets of observed seconds."""
+COUNTER, GAUGE = "counter", "gauge"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-    def __init__(self, bounds: Sequence[float]) -> None:
-        self.bounds = tuple(bounds)
-        self.counts = [0] * len(self.bounds)
-        self.count = 0
-        self.sum = 0.0
-
-    def observe(self, value: float) -> None:
-        self.count += 1
-        self.sum += value
-        for i, bound in enumerate(self.bounds):
-            if value <= bound:
-                self.counts[i] += 1
+METRICS = web.AppKey("metrics", CollectorRegistry)
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """The numbers /metrics shows, gathered by the app."""
+class Reading:
+    """One metric whose value is read when Prometheus scrapes.
 
-    frames: int
-    fps: float
-    camera_up: bool
-    camera_reconnects: int
-    mjpeg_encoded: int
-    viewers: dict[str, int]
-    inference_up: bool
-    inference_errors: int
-    inference_reconnects: int
-    latency: Histogram
+    `read` returns a number, or, with `label` set, {label value: number}.
+    """
+
+    name: str
+    help: str
+    kind: str  # COUNTER or GAUGE
+    read: Callable[[], float | Mapping[str, float]]
+    label: str | None = None
+
+    def describe(self) -> Iterator[Metric]:
+        yield self._family()
+
+    def collect(self) -> Iterator[Metric]:
+        family, value = self._family(), self.read()
+        if self.label is None:
+            family.add_metric([], float(value))
+        else:
+            for key, number in sorted(value.items()):
+                family.add_metric([key], float(number))
+        yield family
+
+    def _family(self) -> Metric:
+        kind = CounterMetricFamily if self.kind == COUNTER else GaugeMetricFamily
+        return kind(self.name, self.help, labels=[self.label] if self.label else [])
 
 
-def render(s: Snapshot) -> str:
-    lines: list[str] = []
-    _metric(lines, "camera_frames_captured_total", "counter", "Frames captured", [("", s.frames)])
-    _metric(lines, "camera_fps", "gauge", "Measured capture frames per second", [("", s.fps)])
-    _metric(
-        lines, "camera_up", "gauge", "1 while the camera gives frames", [("", int(s.camera_up))]
+def create_registry(*collectors: object) -> CollectorRegistry:
+    """A registry of the app's own (no global one): process, Python and GC metrics, `collectors`."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    for collector in collectors:
+        registry.register(collector)
+    return registry
+
+
+def latency_histogram() -> Histogram:
+    """The inference client's round-trip times; it observes, the app's registry exposes."""
+    return Histogram(
+        "camera_inference_latency_seconds",
+        "Frame sent to inference until its answer arrived",
+        buckets=LATENCY_BUCKETS,
+        registry=None,
     )
-    _metric(
-        lines,
-        "camera_reconnects_total",
-        "counter",
-        "Camera source reopen attempts",
-        [("", s.camera_reconnects)],
-    )
-    _metric(
-        lines,
-        "camera_mjpeg_frames_encoded_total",
-        "counter",
-        "Frames JPEG-encoded for MJPEG and snapshots",
-        [("", s.mjpeg_encoded)],
-    )
-    _metric(
-        lines,
-        "camera_viewers",
-        "gauge",
-        "Connected viewers by kind",
-        [(f'kind="{kind}"', n) for kind, n in sorted(s.viewers.items())],
-    )
-    _metric(
-        lines,
-        "camera_inference_up",
-        "gauge",
-        "1 while inference is connected",
-        [("", int(s.inference_up))],
-    )
-    _metric(
-        lines,
-        "camera_inference_errors_total",
-        "counter",
-        "Inference errors and lost connections",
-        [("", s.inference_errors)],
-    )
-    _metric(
-        lines,
-        "camera_inference_reconnects_total",
-        "counter",
-        "Inference connections lost",
-        [("", s.inference_reconnects)],
-    )
-    _histogram(
-        lines, "camera_inference_latency_seconds", "Frame sent to answer received", s.latency
-    )
-    return "\n".join(lines) + "\n"
 
 
-def _metric(
-    lines: list[str], name: str, kind: str, help_text: str, samples: Iterable[tuple[str, float]]
-) -> None:
-    lines.append(f"# HELP {name} {help_text}")
-    lines.append(f"# TYPE {name} {kind}")
-    for labels, value in samples:
-        lines.append(
-            f"{name}{{{labels}}} {_number(value)}" if labels else f"{name} {_number(value)}"
-        )
+def camera_metrics(
+    capture: Capture,
+    mjpeg: MjpegStream,
+    inference: InferenceClient,
+    camera_up: Callable[[], bool],
+    viewers: Callable[[], Mapping[str, int]],
+) -> list[object]:
+    """camera-service's own metrics, each read from the part that keeps it."""
+    return [
+        Reading("camera_frames_captured_total", "Frames captured", COUNTER, lambda: capture.frames),
+        Reading(
+            "camera_capture_frames_per_second",
+            "Measured capture rate",
+            GAUGE,
+            lambda: capture.fps,
+        ),
+        Reading("camera_up", "1 while the camera gives frames", GAUGE, camera_up),
+        Reading(
+            "camera_reconnects_total",
+            "Camera source reopen attempts",
+            COUNTER,
+            lambda: capture.reconnects,
+        ),
+        Reading(
+            "camera_mjpeg_frames_encoded_total",
+            "Frames JPEG-encoded for MJPEG and snapshots",
+            COUNTER,
+            lambda: mjpeg.encoded,
+        ),
+        Reading("camera_viewers", "Connected viewers by kind", GAUGE, viewers, label="kind"),
+        Reading(
+            "camera_inference_up",
+            "1 while inference is connected",
+            GAUGE,
+            lambda: inference.state == "online",
+        ),
+        Reading(
+            "camera_inference_errors_total",
+            "Inference errors and lost connections",
+            COUNTER,
+            lambda: inference.errors,
+        ),
+        Reading(
+            "camera_inference_reconnects_total",
+            "Inference connections lost",
+            COUNTER,
+            lambda: inference.reconnects,
+        ),
+        inference.latency,
+    ]
 
 
-def _histogram(lines: list[str], name: str, help_text: str, h: Histogram) -> None:
-    lines.append(f"# HELP {name} {help_text}")
-    lines.append(f"# TYPE {name} histogram")
-    for bound, count in zip(h.bounds, h.counts, strict=True):
-        lines.append(f'{name}_bucket{{le="{_number(bound)}"}} {count}')
-    lines.append(f'{name}_bucket{{le="+Inf"}} {h.count}')
-    lines.append(f"{name}_sum {_number(h.sum)}")
-    lines.append(f"{name}_count {h.count}")
-
-
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return repr(float(value))
+async def route(request: web.Request) -> web.Response:
+    """The app's registry in the format the scraper asks for (text or OpenMetrics)."""
+    return await make_aiohttp_handler(request.app[METRICS], disable_compression=True)(request)

@@ -21,7 +21,7 @@ def classify(model: Model, data: bytes, min_confidence: float, request_id: objec
     if model.model_type == "classification":
         result, top = postprocess.classification(output, model.labels, min_confidence)
     else:
-        size = (model.info["input"]["width"], model.info["input"]["height"])
+        size = (model.meta.width, model.meta.height)
         result, top = postprocess.fomo(output, model.labels, model.threshold, geometry, size)
     done = time.perf_counter()
     return {

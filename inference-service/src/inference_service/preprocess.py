@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from model_store import RESIZE_MODES
 
 from .runtime import Tensor
-
-RESIZE_MODES = ("squash", "fit-shortest", "fit-longest", "crop")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The TFLite interpreter: ai-edge-litert, or tflite-runtime where it has no wheel.
+"""Interpreters for one model (model-store picks the TFLite runtime and loads the bytes).
 
 Interpreters are not thread-safe, so an `Engine` keeps a small pool of them,
 one per worker thread, each running `threads` interpreter threads.
@@ -7,31 +7,17 @@ one per worker thread, each running `threads` interpreter threads.
 import logging
 import queue
 from dataclasses import dataclass
-from importlib import metadata
-from typing import Any
 
+import model_store
 import numpy as np
+from model_store import Runtime, Tensors, load_interpreter
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Runtime:
-    interpreter: Any  # the Interpreter class
-    name: str  # e.g. "ai-edge-litert 2.3.0"
-
-
 def load_runtime() -> Runtime:
-    """Import the interpreter: ai-edge-litert first, tflite-runtime as the fallback."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-
-        package = "ai-edge-litert"
-    except ImportError:
-        from tflite_runtime.interpreter import Interpreter
-
-        package = "tflite-runtime"
-    runtime = Runtime(Interpreter, f"{package} {metadata.version(package)}")
+    """model-store's choice of interpreter (ai-edge-litert, else tflite-runtime), logged."""
+    runtime = model_store.load_runtime()
     log.info("TFLite runtime: %s", runtime.name)
     return runtime
 
@@ -62,14 +48,16 @@ class Tensor:
 class Engine:
     """One model's interpreters: `workers` of them, each with `threads` threads."""
 
-    def __init__(self, runtime: Runtime, content: bytes, workers: int, threads: int) -> None:
+    def __init__(
+        self, runtime: Runtime, content: bytes, workers: int, threads: int, name: str = "model"
+    ) -> None:
+        """ModelError (model-store's) when `content` does not load; `name` is for its message."""
         self._pool: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(workers):
-            interpreter = runtime.interpreter(model_content=content, num_threads=threads)
-            interpreter.allocate_tensors()
-            self._pool.put(interpreter)
+            self._pool.put(load_interpreter(runtime, content, name, threads))
         first = self._pool.get()
         self._pool.put(first)
+        self.tensors = Tensors.from_interpreter(first)  # what model-store checks
         self.input = Tensor.from_details(first.get_input_details()[0])
         self.output = Tensor.from_details(first.get_output_details()[0])
         self._input_index = first.get_input_details()[0]["index"]

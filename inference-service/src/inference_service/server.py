@@ -10,13 +10,14 @@ import binascii
 import json
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 from aiohttp import WSMsgType, web
 
-from . import pipeline
+from . import metrics, pipeline
 from .errors import RequestError
 from .images import MAX_IMAGE_BYTES
 from .runtime import Runtime, load_runtime
@@ -66,11 +67,13 @@ def pool_sizes(num_threads: int) -> tuple[int, int]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 1)
+    app[metrics.METRICS] = metrics.Metrics()
     app.cleanup_ctx.append(partial(_service_ctx, settings=settings))
     app.router.add_get("/", websocket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/model", model_info)
     app.router.add_post("/classify", classify)
+    app.router.add_get("/metrics", metrics.route)
     return app
 
 
@@ -83,6 +86,7 @@ async def _service_ctx(app: web.Application, settings: Settings):
     )
     executor = ThreadPoolExecutor(workers, thread_name_prefix="inference")
     app[SERVICE] = Service(settings, runtime, store, executor)
+    app[metrics.METRICS].watch(store)
     await store.refresh()
     watcher = asyncio.create_task(store.watch())
     yield
@@ -144,10 +148,10 @@ async def websocket(request: web.Request) -> web.StreamResponse:
             {"service": "inference-service", "websocket": "/", "routes": ["/healthz", "/model"]}
         )
     await ws.prepare(request)
-    service = request.app[SERVICE]
+    service, meter = request.app[SERVICE], request.app[metrics.METRICS]
     binary_count = 0
     async for message in ws:
-        request_id = None
+        request_id, started = None, time.perf_counter()
         try:
             if message.type == WSMsgType.BINARY:
                 binary_count += 1
@@ -167,6 +171,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         except Exception as error:  # an image that breaks the pipeline in another way
             log.exception("Request %s failed", request_id)
             reply = error_message(RequestError("bad_image", str(error)), request_id)
+        meter.answered("websocket", reply, time.perf_counter() - started)
         await ws.send_str(json.dumps(reply))
     return ws
 
@@ -187,12 +192,14 @@ async def model_info(request: web.Request) -> web.Response:
 
 
 async def classify(request: web.Request) -> web.Response:
+    started, status = time.perf_counter(), 200
     try:
         data = await _read_body(request)
         reply = await request.app[SERVICE].classify(data, None)
     except RequestError as error:
-        return web.json_response(error_message(error), status=error.http_status)
-    return web.json_response(reply)
+        reply, status = error_message(error), error.http_status
+    request.app[metrics.METRICS].answered("http", reply, time.perf_counter() - started)
+    return web.json_response(reply, status=status)
 
 
 async def _read_body(request: web.Request) -> bytes:

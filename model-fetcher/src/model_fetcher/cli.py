@@ -8,12 +8,11 @@ import sys
 import threading
 from pathlib import Path
 
-from .check import ModelCheckError
+from model_store import RESIZE_MODES, ModelError, ModelStore, StoreError
+
 from .edge_impulse import KEY_FIX, EdgeImpulseClient
-from .info import RESIZE_MODES
 from .installer import FOMO, import_file, install_demo
 from .settings import Settings, SettingsError
-from .store import ModelStore, StoreError
 from .updater import Updater
 
 log = logging.getLogger(__name__)
@@ -83,7 +82,7 @@ def run_without_credentials(store: ModelStore) -> int:
     if current is None:
         try:
             current = install_demo(store)
-        except (ModelCheckError, OSError) as error:
+        except (ModelError, OSError) as error:
             log.error("cannot install the bundled demo model: %s", error)
             return 1
         log.info("installed the bundled demo model %s", current.describe())
@@ -100,7 +99,7 @@ def run_import(store: ModelStore, args: argparse.Namespace) -> int:
         return 2
     try:
         info = import_file(store, args.file, labels, TYPES[args.type], args.resize_mode, args.name)
-    except (ModelCheckError, OSError) as error:
+    except (ModelError, OSError) as error:
         log.error("cannot import %s: %s", args.file, error)
         return 1
     log.info("installed model %s", info.describe())

@@ -13,20 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from .info import ModelInfo
+from model_store import ModelError, ModelInfo, resize_mode
 
 log = logging.getLogger(__name__)
 
 KEY_FIX = "set EI_API_KEY to the project's API key from Edge Impulse Studio, Dashboard > Keys"
-RESIZE_MODES = {
-    "squash": "squash",
-    "fit-short": "fit-shortest",
-    "fit-shortest": "fit-shortest",
-    "fit-long": "fit-longest",
-    "fit-longest": "fit-longest",
-    "crop": "crop",
-}
 CHANNELS = {"RGB": 3, "Grayscale": 1}
 CHUNK = 64 * 1024
 
@@ -299,9 +290,10 @@ def _model_type(meta: dict) -> str:
 
 
 def _resize_mode(value: Any) -> str:
-    if value in RESIZE_MODES:
-        return RESIZE_MODES[value]
-    raise EdgeImpulseError(f"the impulse's resize mode {value!r} is not supported")
+    try:
+        return resize_mode(value)
+    except ModelError:
+        raise EdgeImpulseError(f"the impulse's resize mode {value!r} is not supported") from None
 
 
 def _channels(dsp: dict) -> int:

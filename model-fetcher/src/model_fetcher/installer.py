@@ -7,9 +7,7 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from .check import check_model, inspect_model
-from .info import ModelInfo
-from .store import MODEL_FILE, ModelStore
+from model_store import MODEL_FILE, ModelInfo, ModelStore, inspect_model
 
 log = logging.getLogger(__name__)
 
@@ -17,10 +15,9 @@ FOMO = "constrained_object_detection"
 
 
 def install_file(store: ModelStore, source: Path, info: ModelInfo) -> ModelInfo:
-    """Copy `source` into a staging folder, check it against `info`, install it."""
+    """Copy `source` into a staging folder and install it (the store checks it against `info`)."""
     with store.staging() as staging:
         shutil.copyfile(source, staging / MODEL_FILE)
-        check_model(staging / MODEL_FILE, info)
         return store.install(staging, info)
 
 
@@ -33,15 +30,15 @@ def import_file(
     name: str | None = None,
 ) -> ModelInfo:
     """`model-fetcher import`: the input size comes from the model itself."""
-    tensors = inspect_model(source)
+    width, height, channels = inspect_model(source).input_size()
     info = ModelInfo(
         name=name or source.stem,
         source="file",
         model_type=model_type,
         labels=tuple(labels),
-        width=tensors.width,
-        height=tensors.height,
-        channels=tensors.channels,
+        width=width,
+        height=height,
+        channels=channels,
         resize_mode=resize_mode,
     )
     return install_file(store, source, info)

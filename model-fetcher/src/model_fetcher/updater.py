@@ -9,10 +9,9 @@ import logging
 import threading
 from dataclasses import replace
 
-from .check import ModelCheckError, check_model
+from model_store import MODEL_FILE, ModelError, ModelInfo, ModelStore, StoreError
+
 from .edge_impulse import EdgeImpulseClient, EdgeImpulseError, Project
-from .info import ModelInfo
-from .store import MODEL_FILE, ModelStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ class Updater:
         """Check once and fetch when the project changed; False when that failed."""
         try:
             self._update()
-        except (EdgeImpulseError, ModelCheckError, StoreError, OSError) as error:
+        except (EdgeImpulseError, ModelError, StoreError, OSError) as error:
             log.error("model update failed, %s: %s", self._keeping(), error)
             return False
         return True
@@ -69,7 +68,6 @@ class Updater:
         remote = self.client.remote_model(project, self.impulse_id)
         with self.store.staging() as staging:
             sha256 = self.client.download_model(remote, staging / MODEL_FILE)
-            check_model(staging / MODEL_FILE, remote.info)
             extra = {**remote.info.extra, LAST_MODIFICATION: changed}
             info = replace(remote.info, sha256=sha256, extra=extra)
             return self.store.install(staging, info)

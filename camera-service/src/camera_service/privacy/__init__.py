@@ -2,21 +2,24 @@
 
 `build` gives the `Anonymizer` the capture passes every frame through (None
 when `PRIVACY=off`); `background` runs its detector thread for the app's
-lifetime; `status` and `metrics_text` describe it.
+lifetime; `status` and `metrics` describe it.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from prometheus_client import Histogram
 
+from ..metrics import COUNTER, GAUGE, Reading
 from ..settings import Settings
 from .anonymizer import Anonymizer, Detection
 from .detector import Box, CenterFace
 
-__all__ = ["PRIVACY", "Anonymizer", "Box", "Detection", "background", "build", "status"]
+__all__ = ["PRIVACY", "Anonymizer", "Box", "Detection", "background", "build", "metrics", "status"]
 
 PRIVACY = web.AppKey("privacy", Anonymizer)
+DETECT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
 def build(settings: Settings) -> Anonymizer | None:
@@ -42,27 +45,35 @@ def status(app: web.Application) -> dict:
     return anonymizer.status()
 
 
-def metrics_text(app: web.Application) -> str:
-    """Prometheus lines for privacy mode (none when it is off)."""
-    anonymizer = app.get(PRIVACY)
+def metrics(anonymizer: Anonymizer | None) -> list[object]:
+    """Collectors for the app's registry: detector time, frames by outcome, faces (none if off)."""
     if anonymizer is None:
-        return ""
-    h = anonymizer.detect_seconds
-    name = "camera_privacy_detect_seconds"
-    lines = [f"# HELP {name} Face detector time per analysed frame", f"# TYPE {name} histogram"]
-    lines += [f'{name}_bucket{{le="{b}"}} {c}' for b, c in zip(h.bounds, h.counts, strict=True)]
-    lines += [f'{name}_bucket{{le="+Inf"}} {h.count}', f"{name}_sum {h.sum!r}"]
-    lines.append(f"{name}_count {h.count}")
-    name = "camera_privacy_frames_total"
-    lines += [f"# HELP {name} Frames sent out by outcome", f"# TYPE {name} counter"]
-    lines += [f'{name}{{outcome="{k}"}} {v}' for k, v in sorted(anonymizer.frames.items())]
-    faces = anonymizer.status()["faces"]
-    lines += [
-        "# HELP camera_privacy_faces Faces in the latest detection",
-        "# TYPE camera_privacy_faces gauge",
-        f"camera_privacy_faces {faces or 0}",
-        "# HELP camera_privacy_detector_errors_total Face detections that failed",
-        "# TYPE camera_privacy_detector_errors_total counter",
-        f"camera_privacy_detector_errors_total {anonymizer.errors}",
+        return []
+    detect = Histogram(
+        "camera_privacy_detect_seconds",
+        "Face detector time per analysed frame",
+        buckets=DETECT_BUCKETS,
+        registry=None,
+    )
+    anonymizer.detect_seconds = detect.observe
+
+    def faces() -> float:
+        return anonymizer.status()["faces"] or 0
+
+    return [
+        detect,
+        Reading(
+            "camera_privacy_frames_total",
+            "Frames by what privacy mode did: anonymized, blurred (wholly), withheld",
+            COUNTER,
+            lambda: anonymizer.frames,
+            label="outcome",
+        ),
+        Reading("camera_privacy_faces", "Faces in the latest detection", GAUGE, faces),
+        Reading(
+            "camera_privacy_detector_errors_total",
+            "Face detections that failed",
+            COUNTER,
+            lambda: anonymizer.errors,
+        ),
     ]
-    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""The model store (`MODEL_DIR`), written only here.
+"""The model store (`MODEL_DIR`): its layout, reading the current version, atomic install.
 
     MODEL_DIR/
       current -> versions/7      relative symlink, replaced atomically
@@ -6,7 +6,8 @@
       .staging-<random>/         a version being prepared; never pointed at
 
 A version folder is complete and synced before `current` names it. Readers
-resolve `current` once and read both files from that folder.
+resolve `current` once (`current_target`) and read both files from that
+folder (`read_version`). model-fetcher is the only writer.
 """
 
 import contextlib
@@ -23,7 +24,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .check import check_model
+from .errors import ModelError, StoreError
 from .info import ModelInfo
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,30 @@ KEEP_VERSIONS = 3
 STALE_STAGING_SECONDS = 3600
 
 
-class StoreError(OSError):
-    """The store cannot be read or written; the message says where."""
+def current_target(root: Path) -> str | None:
+    """Where `root/current` points now (`versions/N`), or None when there is no current version."""
+    try:
+        return os.readlink(Path(root) / "current")
+    except OSError:
+        return None
+
+
+def read_info(folder: Path) -> ModelInfo:
+    """A version folder's `model.json`; ModelError when it is missing or not valid."""
+    try:
+        data = json.loads((folder / INFO_FILE).read_text())
+    except (OSError, ValueError) as error:
+        raise ModelError(f"cannot read {folder / INFO_FILE}: {error}") from error
+    return ModelInfo.from_dict(data)
+
+
+def read_version(folder: Path) -> tuple[ModelInfo, bytes]:
+    """A version folder's metadata and model bytes, both from that one folder."""
+    info = read_info(folder)
+    try:
+        return info, (folder / MODEL_FILE).read_bytes()
+    except OSError as error:
+        raise ModelError(f"cannot read {folder / MODEL_FILE}: {error}") from error
 
 
 class ModelStore:
@@ -66,8 +92,12 @@ class ModelStore:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def install(self, staging: Path, info: ModelInfo) -> ModelInfo:
-        """Write `info` beside the staged model, make it a version and switch `current` to it."""
+    def install(self, staging: Path, info: ModelInfo, runtime: Runtime | None = None) -> ModelInfo:
+        """Check the staged model against `info`, make it a version, switch `current` to it.
+
+        A model that fails the check (ModelError) is not installed.
+        """
+        check_model(staging / MODEL_FILE, info, runtime)
         with self._lock():
             version = str(self._next_version())
             sha256 = _verified_sha256(staging, info)
@@ -87,18 +117,15 @@ class ModelStore:
         if folder is None:
             return None
         try:
-            return ModelInfo.from_dict(json.loads((folder / INFO_FILE).read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("cannot read %s: %s", folder / INFO_FILE, error)
+            return read_info(folder)
+        except ModelError as error:
+            log.warning("%s", error)
             return None
 
     def current_folder(self) -> Path | None:
         """Resolve `current` once; None when it is missing."""
-        try:
-            target = os.readlink(self.current_link)
-        except OSError:
-            return None
-        return self.root / target
+        target = current_target(self.root)
+        return None if target is None else self.root / target
 
     def versions(self) -> list[int]:
         if not self.versions_dir.is_dir():
@@ -107,9 +134,8 @@ class ModelStore:
 
     def version_info(self, version: int) -> ModelInfo | None:
         try:
-            text = (self.versions_dir / str(version) / INFO_FILE).read_text()
-            return ModelInfo.from_dict(json.loads(text))
-        except (OSError, ValueError, KeyError, TypeError):
+            return read_info(self.versions_dir / str(version))
+        except ModelError:
             return None
 
     def _next_version(self) -> int:

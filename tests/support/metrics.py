@@ -1,0 +1,55 @@
+"""Read a Prometheus scrape the way Prometheus does (prometheus-client's own parser)."""
+
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """{(sample name, sorted labels): value} of every sample in a text-format scrape."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(text: str, name: str, /, **labels: str) -> float:
+    """One sample's value; KeyError naming it when the scrape lacks it."""
+    key = (name, tuple(sorted(labels.items())))
+    found = samples(text)
+    if key not in found:
+        raise KeyError(f"{name}{labels or ''} not in the scrape")
+    return found[key]
+
+
+def families(text: str) -> dict[str, str]:
+    """{name as the README writes it: type} of every metric family in a text-format scrape.
+
+    The parser drops a counter's `_total`; it is put back. The text format
+    shows an info metric as a gauge named `…_info`, and `_created` times as
+    gauges of their own (left out here).
+    """
+    found = {}
+    for family in text_string_to_metric_families(text):
+        if family.name.endswith("_created"):
+            continue
+        if family.type == "counter":
+            found[family.name + "_total"] = "counter"
+        elif family.name.endswith("_info"):
+            found[family.name] = "info"
+        else:
+            found[family.name] = family.type
+    return found
+
+
+def readme_metrics(prefix: str) -> dict[str, str]:
+    """{name: type} of the README's Metrics table rows whose name starts with PREFIX."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
+    return {
+        cells[1].strip().strip("`"): cells[2].strip()
+        for cells in rows
+        if cells[1].strip().strip("`").startswith(prefix)
+    }
