@@ -7,6 +7,7 @@ import { containRect, canvasLayout, naturalSize } from "./geometry.js";
 import { getJson } from "./http.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
+import { createPrivacy } from "./privacy.js";
 import { topLabel } from "./results.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
@@ -77,6 +78,9 @@ function startLive(doc, events) {
     setMode,
     layout,
   });
+  const privacy = createPrivacy(doc);
+  panel.addBlock(privacy.render);
+  privacy.start(events, getJson);
   const speech = createSpeech({
     checkbox: $("speak"),
     live: $("live"),

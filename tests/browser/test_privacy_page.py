@@ -3,7 +3,8 @@
 camera-service runs as a real process with `PRIVACY=blur` on a scene of
 three faces at known places (tests/support/faces.py). The page plays it over
 WebRTC, then over MJPEG; each frame the browser shows is copied off the
-<video> or <img> through a canvas and compared with the scene.
+<video> or <img> through a canvas and compared with the scene. The page
+says privacy mode is on and shows the counts.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def camera(tmp_path_factory) -> Service:
             "CAMERA_FPS": "10",
             "INFERENCE_URL": "ws://127.0.0.1:9",
             "PRIVACY": "blur",
+            "COUNT_INTERVAL": "1",
         },
         Path(folder) / "camera.log",
     ).start()
@@ -86,4 +88,25 @@ def test_the_browser_never_shows_a_face(camera, new_page, mode):
         assert all(likeness(image, SCENE.image, face) < 0.5 for face in SCENE.faces)
     outside = [psnr_outside(image, SCENE.image, list(SCENE.faces)) for image in frames]
     assert max(outside) > 27, "the rest of the picture should be the original"
+    assert not page.errors
+
+
+def test_the_page_shows_privacy_mode_and_the_counts(camera, new_page):
+    page = new_page()
+    page.goto(f"{camera.url}/?mode=mjpeg")
+    badge = page.locator("#privacy-badge")
+    badge.wait_for(state="visible")
+    page.wait_for_function(
+        "() => document.getElementById('privacy-badge').textContent === 'privacy: blur · 3 faces'"
+    )
+    assert "hidden" in badge.get_attribute("title")
+    figure = page.locator("#counts-figure")
+    figure.wait_for(state="visible")
+    assert figure.text_content() == "3.0 faces on average, at most 3, over 1 s"
+    first = page.get_attribute("body", "data-counts-end")
+    page.wait_for_function(  # the next window arrives by the `counts` event
+        "end => Number(document.body.dataset.countsEnd) > Number(end)", arg=first
+    )
+    points = page.get_attribute("#counts-line polyline", "points").split()
+    assert len(points) >= 2 and all(p.endswith(",0") for p in points)  # 3 faces each: the top
     assert not page.errors
