@@ -55,7 +55,7 @@ def recall_table(scenes_per_size: int) -> list[str]:
         for _ in range(scenes_per_size)
     ]
     empty = [compose([], name).image for name in BACKGROUNDS]
-    head = "| input | " + " | ".join(f"{w} px" for w in SIZES) + " | false / empty photo | ms |"
+    head = "| input | " + " | ".join(f"{w} px" for w in SIZES) + " | false / empty photo | CPU ms |"
     lines = [head, "|" + "---|" * (len(SIZES) + 3)]
     for size in INPUTS:
         detector = CenterFace(size)
