@@ -43,6 +43,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/camera.py
+	$(PY) bench/privacy.py
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
 models:
