@@ -10,8 +10,14 @@ VP8 lose a little).
 """
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -363,3 +369,63 @@ async def test_detection_runs_at_the_full_pace_while_frames_are_taken(private, h
         assert anonymizer._period() == DETECT_PERIOD
         capture.demanded_at -= DEMAND_HOLD  # as if that was long ago
         assert anonymizer._period() == IDLE_PERIOD
+
+
+def run_service(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "camera_service"],
+        env={**os.environ, "INFERENCE_URL": "ws://127.0.0.1:9", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "name,value", [("PRIVACY", "yes"), ("PRIVACY_LABELS", ","), ("COUNT_INTERVAL", "0")]
+)
+def test_a_bad_privacy_variable_stops_the_service_with_one_line(name, value):
+    service = run_service({name: value, "PORT": "0"})
+    _, err = service.communicate(timeout=scaled(60))
+    assert service.returncode == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and f"{name}={value!r}" in lines[0] and "expected" in lines[0]
+
+
+def test_the_service_with_privacy_on_stops_within_3_s_of_sigterm(scene, tmp_path):
+    port = free_port()
+    service = run_service(
+        {
+            "PORT": str(port),
+            "PRIVACY": "blur",
+            "CAMERA_SOURCE": f"file:{write_scene(tmp_path, scene)}",
+        }
+    )
+    try:
+        deadline = time.monotonic() + scaled(30)
+        while b"camera_privacy_faces 3" not in scrape(port):
+            assert time.monotonic() < deadline, "the detector never found the faces"
+            assert service.poll() is None, service.stderr.read()
+            time.sleep(0.05)  # the next poll
+        service.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        service.wait(timeout=scaled(10))
+        assert time.monotonic() - started < scaled(3.0)
+        assert service.returncode == 0
+    finally:
+        service.kill()
+        service.communicate()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int) -> bytes:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read()
+    except OSError:  # not listening yet
+        return b""
