@@ -19,6 +19,7 @@ from .detector import Box, CenterFace
 __all__ = ["PRIVACY", "Anonymizer", "Box", "Detection", "background", "build", "metrics", "status"]
 
 PRIVACY = web.AppKey("privacy", Anonymizer)
+OUTCOMES = ("anonymized", "blurred", "withheld")
 DETECT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
@@ -46,34 +47,37 @@ def status(app: web.Application) -> dict:
 
 
 def metrics(anonymizer: Anonymizer | None) -> list[object]:
-    """Collectors for the app's registry: detector time, frames by outcome, faces (none if off)."""
-    if anonymizer is None:
-        return []
+    """Collectors for the app's registry: detector time, frames by outcome, faces (0 when off)."""
     detect = Histogram(
         "camera_privacy_detect_seconds",
         "Face detector time per analysed frame",
         buckets=DETECT_BUCKETS,
         registry=None,
     )
+    if anonymizer is None:
+        return [detect, *_readings(lambda: dict.fromkeys(OUTCOMES, 0), lambda: 0, lambda: 0)]
     anonymizer.detect_seconds = detect.observe
-
-    def faces() -> float:
-        return anonymizer.status()["faces"] or 0
-
     return [
         detect,
+        *_readings(
+            lambda: anonymizer.frames,
+            lambda: anonymizer.status()["faces"] or 0,
+            lambda: anonymizer.errors,
+        ),
+    ]
+
+
+def _readings(frames, faces, errors) -> list[Reading]:
+    return [
         Reading(
             "camera_privacy_frames_total",
             "Frames by what privacy mode did: anonymized, blurred (wholly), withheld",
             COUNTER,
-            lambda: anonymizer.frames,
+            frames,
             label="outcome",
         ),
         Reading("camera_privacy_faces", "Faces in the latest detection", GAUGE, faces),
         Reading(
-            "camera_privacy_detector_errors_total",
-            "Face detections that failed",
-            COUNTER,
-            lambda: anonymizer.errors,
+            "camera_privacy_detector_errors_total", "Face detections that failed", COUNTER, errors
         ),
     ]
