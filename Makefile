@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-SERVICES := inference-service model-fetcher camera-service
+SERVICES := inference-service model-fetcher camera-service outputs-service
 RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
 
 .PHONY: run test test-web lint bench models clean
@@ -44,6 +44,10 @@ bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/camera.py
 	$(PY) bench/privacy.py
+	$(PY) bench/collect.py
+	$(PY) bench/outputs.py
+	$(PY) bench/mqtt.py
+	$(PY) bench/lag.py
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
 models:

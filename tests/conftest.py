@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from support.mosquitto import mosquitto, new_mosquitto  # noqa: F401  (fixtures)
 from support.services import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
 from support.timing import scaled
 

@@ -1,24 +1,34 @@
 """Start the whole appliance here: three processes on loopback, logs prefixed by service.
 
     python tools/run_local.py [--port 8080] [--inference-port 8765] [--model-dir .data/models]
+                              [--mqtt-port 1883]
 
 The camera uses the demo source unless CAMERA_SOURCE is set; model-fetcher
-installs the bundled demo model unless EI_API_KEY is set. Every other
-variable of the contract passes through. Ctrl-C stops all three.
+installs the bundled demo model unless EI_API_KEY is set. When Mosquitto is
+installed (and MQTT_URL names no other broker), a fourth process is a broker
+on loopback and the camera publishes its telemetry there. Every other
+variable of the contract passes through. A long-running service that exits
+is restarted with backoff (1 s, doubling to 30 s; back to 1 s after a minute
+of running), as `restart: always` does on the device. Ctrl-C or SIGTERM
+stops all of them: each gets SIGTERM and STOP_GRACE seconds before SIGKILL.
 """
 
 import argparse
 import asyncio
 import contextlib
+import getpass
 import os
+import shutil
 import signal
 import sys
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32"}
+COLORS = {"model-fetcher": "35", "inference": "36", "camera": "32", "mqtt": "33"}
 LONG_RUNNING = ("inference", "camera")
+STOP_GRACE = 10.0  # what docker gives; every service stops within 3 s
+BACKOFF_FIRST, BACKOFF_MAX, STEADY = 1.0, 30.0, 60.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,7 +38,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model-dir", default=os.environ.get("MODEL_DIR", str(ROOT / ".data" / "models"))
     )
+    parser.add_argument("--mqtt-port", type=int, default=1883)
     return parser.parse_args(argv)
+
+
+def mosquitto(args: argparse.Namespace) -> tuple[list[str], dict[str, str]] | None:
+    """A broker on loopback when Mosquitto is installed and MQTT_URL names no other one."""
+    sbin = "/usr/sbin:/usr/local/sbin"  # Debian's place, often not on a user's PATH
+    binary = shutil.which("mosquitto") or shutil.which("mosquitto", path=sbin)
+    if binary is None or os.environ.get("MQTT_URL"):
+        return None
+    folder = Path(args.model_dir).resolve().parent / "mosquitto"  # .data/mosquitto
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "mosquitto.conf"
+    conf.write_text(
+        f"user {getpass.getuser()}\nlistener {args.mqtt_port} 127.0.0.1\nallow_anonymous true\n"
+        f"persistence true\npersistence_location {folder}/\nlog_dest stdout\n"
+    )
+    return [binary, "-c", str(conf)], dict(os.environ)
 
 
 def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -37,7 +64,13 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
     base["MODEL_DIR"] = args.model_dir
     base.setdefault("PYTHONUNBUFFERED", "1")
     py = sys.executable
+    broker = mosquitto(args)
+    if broker:
+        base.setdefault("MQTT_URL", f"mqtt://127.0.0.1:{args.mqtt_port}")
+    elif not base.get("MQTT_URL"):
+        print("Telemetry off: mosquitto is not installed (apt-get install mosquitto)", flush=True)
     return {
+        **({"mqtt": broker} if broker else {}),
         "model-fetcher": ([py, "-m", "model_fetcher"], base),
         "inference": ([py, "-m", "inference_service"], {**base, "PORT": str(args.inference_port)}),
         "camera": (
@@ -46,6 +79,7 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
                 **base,
                 "PORT": str(args.port),
                 "CAMERA_SOURCE": os.environ.get("CAMERA_SOURCE", "demo"),
+                "SAMPLES_DIR": os.environ.get("SAMPLES_DIR", str(ROOT / ".data" / "samples")),
                 "INFERENCE_URL": os.environ.get(
                     "INFERENCE_URL", f"ws://127.0.0.1:{args.inference_port}"
                 ),
@@ -63,9 +97,9 @@ async def relay(name: str, stream: asyncio.StreamReader) -> None:
         sys.stdout.flush()
 
 
-async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> bool:
-    """Poll `url` until it answers 200 or the process ends."""
-    while process.returncode is None:
+async def wait_healthy(url: str, launcher: "Launcher") -> bool:
+    """Poll `url` until it answers 200 (the camera may be restarted meanwhile)."""
+    while not launcher.stopping.is_set():
         try:
             with urllib.request.urlopen(url, timeout=1) as response:  # noqa: ASYNC210 (a local probe)
                 if response.status == 200:
@@ -80,54 +114,83 @@ async def stop(processes: dict[str, asyncio.subprocess.Process]) -> None:
     for process in processes.values():
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-    for process in processes.values():
+    for name, process in processes.items():
         try:
-            await asyncio.wait_for(process.wait(), 10)
+            await asyncio.wait_for(process.wait(), STOP_GRACE)
         except TimeoutError:
+            print(f"{name} did not stop within {STOP_GRACE:g} s; killed", flush=True)
             process.kill()
             await process.wait()
 
 
-async def run(args: argparse.Namespace) -> int:
-    processes: dict[str, asyncio.subprocess.Process] = {}
-    relays = []
-    for name, (argv, env) in commands(args).items():
-        processes[name] = await asyncio.create_subprocess_exec(
+class Launcher:
+    """Starts the services, relays their output, restarts the long-running ones."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.commands = commands(args)
+        self.processes: dict[str, asyncio.subprocess.Process] = {}
+        self.relays: list[asyncio.Task] = []
+        self.stopping = asyncio.Event()
+
+    async def spawn(self, name: str) -> asyncio.subprocess.Process:
+        argv, env = self.commands[name]
+        process = await asyncio.create_subprocess_exec(
             *argv,
             env=env,
             cwd=ROOT,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        relays.append(asyncio.create_task(relay(name, processes[name].stdout)))
+        self.processes[name] = process
+        self.relays.append(asyncio.create_task(relay(name, process.stdout)))
+        return process
 
-    stopping = asyncio.Event()
+    async def supervise(self, name: str) -> None:
+        """Restart NAME whenever it exits, with backoff, until the launcher stops."""
+        backoff = BACKOFF_FIRST
+        loop = asyncio.get_running_loop()
+        while not self.stopping.is_set():
+            started = loop.time()
+            code = await self.processes[name].wait()
+            if self.stopping.is_set():
+                return
+            if loop.time() - started >= STEADY:
+                backoff = BACKOFF_FIRST
+            print(f"{name} exited with status {code}; restarting in {backoff:g} s", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), backoff)
+            if self.stopping.is_set():
+                return
+            await self.spawn(name)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+
+
+async def run(args: argparse.Namespace) -> int:
+    launcher = Launcher(args)
+    for name in launcher.commands:
+        await launcher.spawn(name)
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, launcher.stopping.set)
+    supervisors = [asyncio.create_task(launcher.supervise(n)) for n in LONG_RUNNING]
 
     url = f"http://127.0.0.1:{args.port}/"
-    if await wait_healthy(url + "healthz", processes["camera"]):
+    healthy = asyncio.create_task(wait_healthy(url + "healthz", launcher))
+    await asyncio.wait([healthy, asyncio.create_task(launcher.stopping.wait())],
+                       return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+    if healthy.done() and healthy.result():
         print(f"\n  The appliance is running. Open {url}  (Ctrl-C stops it)\n", flush=True)
 
-    waits = {asyncio.create_task(processes[n].wait()): n for n in LONG_RUNNING}
-    stop_wait = asyncio.create_task(stopping.wait())
-    done, _ = await asyncio.wait([stop_wait, *waits], return_when=asyncio.FIRST_COMPLETED)
-    code = 0
-    for task in done:
-        if task in waits:
-            code = task.result() or 1
-            print(
-                f"{waits[task]} exited with status {task.result()}; stopping the others", flush=True
-            )
-    await stop(processes)
-    stop_wait.cancel()
+    await launcher.stopping.wait()
+    healthy.cancel()
+    await stop(launcher.processes)
     with contextlib.suppress(asyncio.CancelledError):
-        await asyncio.gather(*relays, *waits, stop_wait)
-    fetcher = processes["model-fetcher"].returncode
+        await asyncio.gather(*launcher.relays, *supervisors, healthy)
+    fetcher = launcher.processes["model-fetcher"].returncode
     if fetcher not in (0, None, -signal.SIGTERM):
         print(f"model-fetcher exited with status {fetcher}; see its log above", flush=True)
-    return code
+    return 0
 
 
 def main() -> None:

@@ -5,10 +5,13 @@
 import { createEvents } from "./events.js";
 import { containRect, canvasLayout, naturalSize } from "./geometry.js";
 import { getJson } from "./http.js";
+import { MQTT_ROW } from "./mqtt.js";
+import { LAG_ROW, startFrameSync } from "./lag.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { createPrivacy } from "./privacy.js";
 import { topLabel } from "./results.js";
+import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
 import { clockOffset, resultView } from "./staleness.js";
@@ -38,6 +41,7 @@ function startLive(doc, events) {
   const el = { stage: $("stage"), video: $("video"), img: $("mjpeg"), canvas: $("overlay") };
   const state = createState();
   const panel = createPanel(doc);
+  panel.addStatusRow(MQTT_ROW);
   const view = () => resultView(state, performance.now(), Date.now() / 1000);
   const media = () => (state.mode === "mjpeg" ? el.img : el.video);
 
@@ -104,13 +108,20 @@ function startLive(doc, events) {
     render();
   }
 
-  function onResult(result) {
+  // Each result is drawn over its own frame when the picture says which it is (lag.js).
+  function showResult(result) {
     state.result = result;
     state.resultArrivedAt = performance.now();
-    if (typeof result.received_at === "number") noteClock(Date.now() / 1000 - result.received_at);
-    doc.body.dataset.resultCount = String(Number(doc.body.dataset.resultCount) + 1);
     speech.consider(topLabel(result));
     render();
+  }
+  const frames = startFrameSync({ state, video: el.video, img: el.img, show: showResult });
+  panel.addStatusRow(LAG_ROW);
+
+  function onResult(result) {
+    if (typeof result.received_at === "number") noteClock(Date.now() / 1000 - result.received_at);
+    doc.body.dataset.resultCount = String(Number(doc.body.dataset.resultCount) + 1);
+    frames.push(result);
   }
 
   async function loadInitial() {
@@ -161,7 +172,12 @@ function startLive(doc, events) {
 function main() {
   const events = createEvents("api/events");
   const live = startLive(document, events);
+  const samples = startSamples(document, events);
+  const route = () => samples.show(location.hash === "#samples");
+  window.addEventListener("hashchange", route);
+  route();
   live.ready.finally(() => events.connect());
+  window.samplesUI = samples.view; // read by the browser tests
   window.cameraUI = {
     get state() {
       return live.state;

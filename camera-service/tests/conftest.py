@@ -8,6 +8,7 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from camera_service.settings import Settings
+from support.mosquitto import mosquitto, new_mosquitto  # noqa: F401  (fixtures)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from camera_helpers import serve

@@ -103,3 +103,15 @@ async def test_turn_credentials_only_reach_authenticated_clients(settings, http)
         async with http.get(server.make_url("/api/status"), headers=AUTH) as response:
             status = await response.json()
         assert status["auth"] is True and "turnpass" not in str(status)
+
+
+@pytest.mark.parametrize("scheme", ["basic", "BASIC", "bAsIc"])
+async def test_the_scheme_is_case_insensitive(guarded, http, scheme):
+    """RFC 7617 (and 9110): `basic` is the same scheme as `Basic`."""
+    token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    headers = {"Authorization": f"{scheme} {token}"}
+    async with http.get(guarded.make_url("/api/status"), headers=headers) as response:
+        assert response.status == 200
+    headers = {"Authorization": f"{scheme} " + base64.b64encode(b"admin:wrong").decode()}
+    async with http.get(guarded.make_url("/api/status"), headers=headers) as response:
+        assert response.status == 401

@@ -7,6 +7,7 @@ detection may rarely miss or see a face in a frame).
 """
 
 import time
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from aiohttp.test_utils import TestServer
 from camera_helpers import serve, wait_until
 from camera_service.counts import COUNTS, Counts
 from camera_service.settings import Settings, SettingsError
+from camera_service.telemetry.config import mqtt_settings
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
 from support import synthetic
 from support.faces import compose, likeness
+from support.mosquitto import subscribe
 from support.services import install_model
 
 TOLERANCE = 0.25
@@ -189,3 +192,30 @@ async def test_fomo_boxes_of_a_privacy_label_are_hidden_and_counted(settings, tm
     assert window["average"]["ball"] == pytest.approx(1.0, abs=TOLERANCE)
     assert window["average"]["cube"] == pytest.approx(1.0, abs=TOLERANCE)
     assert window["max"]["face"] == 0  # the detector saw no face
+
+
+async def test_each_window_is_published_on_mqtt_retained(settings, tmp_path, mosquitto, http):
+    """With MQTT_URL set, every window that closes goes to P/counts (retained) as well."""
+    write_scene(tmp_path / "scene", compose([(90, 320, 240)]).image)
+    prefix = f"test/{uuid.uuid4().hex[:8]}"
+    env = {"MQTT_URL": mosquitto.url, "MQTT_TOPIC_PREFIX": prefix, "MQTT_DISCOVERY_PREFIX": "off"}
+    private = replace(
+        settings,
+        camera_source=f"file:{tmp_path / 'scene'}",
+        width=640,
+        height=480,
+        fps=10,
+        privacy="blur",
+        count_interval=1.0,
+        mqtt=mqtt_settings(env),
+    )
+    async with subscribe(mosquitto.url, [f"{prefix}/counts"]) as live, serve(private) as server:
+        await live.wait_for(lambda ms: len(ms) >= 2, 20)
+        latest = server.app[COUNTS].last
+    windows = [m.json() for m in live.on(f"{prefix}/counts")]
+    assert windows[-1]["end"] <= latest["end"]
+    assert [w["end"] for w in windows] == sorted({w["end"] for w in windows})  # once each, in order
+    assert windows[-1]["max"]["face"] == 1 and windows[-1]["interval"] == 1
+    async with subscribe(mosquitto.url, [f"{prefix}/counts"]) as late:
+        kept = await late.first(f"{prefix}/counts")
+    assert kept.retain and kept.json()["end"] >= windows[-1]["end"]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
 from camera_helpers import get_status, serve, wait_until
-from camera_service.inference_client import map_boxes
+from camera_service.app import MJPEG
+from camera_service.inference_client import map_boxes, send_scale
 from support.metrics import sample
 from support.timing import scaled
 
@@ -28,7 +29,8 @@ class InferencePeer:
     The box covers the middle of the image it was sent, in that image's pixels.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, model: dict = MODEL) -> None:
+        self.model = model
         self.sizes: list[tuple[int, int]] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -62,7 +64,7 @@ class InferencePeer:
                 count += 1
                 await ws.send_json(self._result(count, message.data))
             elif json.loads(message.data).get("type") == "hello":
-                await ws.send_json({"type": "hello", "model": MODEL, "min_confidence": 0.75})
+                await ws.send_json({"type": "hello", "model": self.model, "min_confidence": 0.75})
         self._sockets.discard(ws)
         return ws
 
@@ -157,6 +159,55 @@ async def test_large_frames_are_sent_smaller_and_boxes_mapped_back(settings, htt
     assert (result["top"]["x"], result["top"]["width"]) == (320, 640)
 
 
+@pytest.mark.parametrize(
+    ("mode", "sent", "box"),
+    [
+        ("fit-shortest", (128, 96), (80, 60, 160, 120)),
+        ("fit-longest", (96, 72), (80, 60, 160, 120)),
+    ],
+)
+async def test_frames_are_sent_no_larger_than_the_model_needs(settings, http, mode, sent, box):
+    model = {**MODEL, "input": {"width": 96, "height": 96, "channels": 3, "resize_mode": mode}}
+    peer = InferencePeer(model)
+    await peer.start()
+    try:
+        async with serve(replace(settings, inference_url=f"ws://127.0.0.1:{peer.port}")) as server:
+            result = await wait_until(lambda: latest_result(http, server))
+    finally:
+        await peer.stop()
+    assert set(peer.sizes) == {sent}
+    assert (result["frame"]["width"], result["frame"]["height"]) == (320, 240)
+    mapped = result["result"]["bounding_boxes"][0]
+    assert (mapped["x"], mapped["y"], mapped["width"], mapped["height"]) == box
+
+
+def test_send_scale_keeps_aspect_and_covers_the_model_input():
+    square = {"input": {"width": 96, "height": 96, "resize_mode": "squash"}}
+    assert send_scale(640, 480, square) == 0.2  # 128x96: both sides cover 96
+    assert (
+        send_scale(640, 480, {"input": {**square["input"], "resize_mode": "fit-longest"}}) == 0.15
+    )
+    assert send_scale(320, 240, {"input": {"width": 640, "height": 640}}) == 1.0  # never larger
+    assert send_scale(1280, 960, None) == 0.5  # no model info: MAX_SIDE
+    assert send_scale(1280, 960, {"input": {"width": "x"}}) == 0.5
+
+
+async def test_a_full_size_frame_reuses_the_streams_jpeg(settings, http):
+    big_model = {**MODEL, "input": {"width": 320, "height": 320, "resize_mode": "squash"}}
+    peer = InferencePeer(big_model)
+    await peer.start()
+    try:
+        async with serve(replace(settings, inference_url=f"ws://127.0.0.1:{peer.port}")) as server:
+            await wait_until(lambda: latest_result(http, server))
+            mjpeg = server.app[MJPEG]
+            assert mjpeg.viewers == 0 and mjpeg.encoded >= 1  # encoded by the stream's encoder
+            async with http.get(server.make_url("/snapshot.jpg")) as response:
+                assert response.status == 200
+    finally:
+        await peer.stop()
+    assert set(peer.sizes) == {(320, 240)}
+
+
 def test_map_boxes_leaves_classification_alone():
     message = {
         "type": "result",
@@ -177,7 +228,17 @@ async def test_events_stream_status_then_results(settings, http, peer):
             _read_events(response, want={"status", "result"}), scaled(15)
         )
     status = events["status"][0]
-    assert set(status) == {"camera", "inference", "viewers", "privacy", "auth", "uptime"}
+    assert set(status) == {
+        "camera",
+        "inference",
+        "viewers",
+        "auth",
+        "uptime",
+        "collect",
+        "mqtt",
+        "privacy",
+    }
+    assert status["mqtt"] is None  # no MQTT_URL
     assert status["viewers"]["events"] == 1
     result = events["result"][0]
     assert result["type"] == "result" and (result["frame"]["width"], result["frame"]["height"]) == (

@@ -24,9 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from camera_helpers import get_status, serve, wait_until
-from camera_service.app import CAPTURE
+from camera_service.app import CAPTURE, INFERENCE
 from camera_service.capture import Capture, Frame
 from camera_service.privacy import PRIVACY, Anonymizer, Box
 from camera_service.privacy.anonymizer import (
@@ -39,6 +40,8 @@ from camera_service.privacy.anonymizer import (
 from camera_service.privacy.detector import CenterFace
 from camera_service.settings import Settings
 from camera_service.sources import create_source
+from inference_service.server import create_app as create_inference_app
+from inference_service.settings import Settings as InferenceSettings
 from support.faces import Scene, compose, iou, likeness, psnr_outside
 from support.metrics import sample
 from support.timing import scaled
@@ -299,6 +302,32 @@ class MultipartJpegs:
             chunk = await asyncio.wait_for(self._response.content.read(65536), scaled(10))
             assert chunk, "the stream ended"
             self._buffer += chunk
+
+
+async def test_the_raw_frame_sent_to_inference_never_reaches_the_stream(private, scene, http):
+    """inference-service without a model: every frame goes at full size, as fast as it answers."""
+    inference = TestServer(
+        create_inference_app(InferenceSettings(port=0, model_dir=private.web_dir / "no-models")),
+        host="127.0.0.1",
+        port=0,
+    )
+    await inference.start_server()
+    settings = replace(
+        private, inference_url=f"ws://127.0.0.1:{inference.port}/", inference_interval=0
+    )
+    try:
+        async with serve(settings) as server:
+            await wait_until(lambda: server.app[INFERENCE].errors >= 3, 20)  # no_model answers
+            async with http.get(server.make_url("/mjpeg")) as response:
+                reader = MultipartJpegs(response)
+                images = [await reader.next() for _ in range(30)]
+            async with http.get(server.make_url("/snapshot.jpg")) as response:
+                images.append(decode_jpeg(await response.read()))
+            sent = server.app[INFERENCE].errors
+    finally:
+        await inference.close()
+    assert sent > 10, "frames went to inference meanwhile"
+    assert all(faces_hidden(image, scene) for image in images)
 
 
 async def test_webrtc_frames_decoded_by_a_peer_are_anonymized(private, scene, http):

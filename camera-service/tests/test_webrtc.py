@@ -61,7 +61,8 @@ async def test_two_peers_share_one_track(service, http):
         )
         assert all(len(frames) == 3 for frames in got)
         senders = [s for pc in service.app[WEBRTC].peers for s in pc.getSenders()]
-        assert len({s.track._source for s in senders}) == 1  # one relay source for all peers
+        assert len({s.track._shared for s in senders}) == 1  # one H.264 encode for all peers
+        assert set(service.app[WEBRTC].codecs.values()) == {"H264"}
     finally:
         await first.close()
         await second.close()

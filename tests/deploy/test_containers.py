@@ -23,7 +23,9 @@ SERVICES = {
     "camera-service": "camera_service",
     "inference-service": "inference_service",
     "model-fetcher": "model_fetcher",
+    "outputs-service": "outputs_service",
 }
+BROKER = "mqtt"  # Eclipse Mosquitto with the repository's config, no Python
 
 
 def compose() -> dict:
@@ -49,7 +51,7 @@ def test_compose_file_stays_inside_balenas_subset():
     spec = compose()
     assert spec["version"] == "2.1"
     assert "${" not in text, "balena does no variable substitution"
-    assert set(spec["services"]) == set(SERVICES)
+    assert set(spec["services"]) == {*SERVICES, BROKER}
     for name, service in spec["services"].items():
         assert service["build"]["context"] == "."
         assert (ROOT / service["build"]["dockerfile"]) == ROOT / name / "Dockerfile.template"
@@ -65,15 +67,27 @@ def test_services_share_the_model_store_and_check_health():
     camera = services["camera-service"]
     assert camera["ports"] == ["80:80"]
     assert camera["privileged"] is True
-    assert camera["labels"]["io.balena.features.kernel-modules"] == "1"
+    assert camera["labels"] == {"io.balena.features.kernel-modules": "1"}  # no host /proc
+    assert camera["environment"]["UDEV"] == "1"
     assert camera["environment"]["INFERENCE_URL"] == "ws://inference-service:8765"
+    for name, service in services.items():
+        assert "expose" not in service, f"{name}: balena ignores expose"
     for name in ("camera-service", "inference-service"):
         assert services[name]["restart"] == "always"
         assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
     assert services["model-fetcher"]["restart"] == "on-failure"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+def test_outputs_service_listens_to_the_broker():
+    outputs = compose()["services"]["outputs-service"]
+    assert outputs["environment"]["MQTT_URL"] == "mqtt://mqtt:1883"
+    assert outputs["environment"]["PORT"] == "8081"
+    assert outputs["restart"] == "always"
+    assert "8081/healthz" in " ".join(outputs["healthcheck"]["test"])
+    assert "ports" not in outputs, "nothing outside the device needs to reach it"
+
+
+@pytest.mark.parametrize("service", [*SERVICES, BROKER])
 def test_dockerfile_passes_hadolint(service):
     result = subprocess.run(
         [BIN / "hadolint", f"{service}/Dockerfile.template"],
@@ -89,7 +103,13 @@ def test_balena_yml_names_the_fleet_and_its_devices():
     assert spec["type"] == "sw.application"
     assert spec["name"] and spec["description"]
     devices = set(spec["data"]["supportedDeviceTypes"])
-    assert {"raspberrypi3", "raspberrypi4-64", "raspberrypi5", "genericx86-64-ext"} <= devices
+    assert {"raspberrypi4-64", "raspberrypi5", "genericx86-64-ext"} <= devices
+    assert spec["data"]["defaultDeviceType"] in devices
+    config = {k: v for item in spec["data"]["applicationConfigVariables"] for k, v in item.items()}
+    assert config["BALENA_HOST_CONFIG_camera_auto_detect"] == "1"  # the sensor's overlay
+    assert config["BALENA_HOST_CONFIG_dtoverlay"] == "vc4-kms-v3d"  # libcamera wants KMS
+    assert int(config["BALENA_HOST_CONFIG_gpu_mem"]) >= 32  # 16 boots firmware without camera
+    assert "BALENA_HOST_CONFIG_start_x" not in config  # the legacy stack hides it from libcamera
     variables = {k for item in spec["data"]["applicationEnvironmentVariables"] for k in item}
     assert {"username", "password", "EI_API_KEY", "rotation", "TURN_SERVER"} <= variables
 
@@ -151,3 +171,8 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     module = SERVICES[service]
     subprocess.run([python, "-c", f"import {module}.__main__"], check=True, cwd=tmp_path)
     assert (env_dir / "bin" / service).exists(), "the console script the image runs is missing"
+    if service == "camera-service":  # the page ships inside the package
+        check = "from camera_service.settings import default_web_dir as d; print(d())"
+        where = subprocess.run([python, "-c", check], check=True, cwd=tmp_path, text=True,
+                               capture_output=True).stdout.strip()  # fmt: skip
+        assert Path(where).is_relative_to(env_dir) and (Path(where) / "index.html").is_file()

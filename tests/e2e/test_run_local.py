@@ -13,8 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import psutil
+import pytest
 from support import synthetic
 from support.services import SCREENSHOTS, free_port, get_json
+from support.stopping import STOP_LIMIT
 from support.timing import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +29,7 @@ class Launcher:
 
     def __init__(self, tmp_path: Path) -> None:
         self.port, self.inference_port = free_port(), free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_", "MQTT_"))}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -35,6 +37,7 @@ class Launcher:
                 f"--port={self.port}",
                 f"--inference-port={self.inference_port}",
                 f"--model-dir={tmp_path / 'models'}",
+                f"--mqtt-port={free_port()}",
             ],
             env=env,
             stdout=subprocess.PIPE,
@@ -109,11 +112,75 @@ def test_run_starts_the_demo_appliance_and_ctrl_c_stops_it(tmp_path, new_page):
         page.wait_for_timeout(3000)  # let the status panel measure fps and count the viewer
         page.screenshot(path=SCREENSHOTS / "demo.png")
 
-        for prefix in ("model-fetcher |", "inference |", "camera |"):
+        for prefix in ("model-fetcher |", "inference |", "camera |", "mqtt |"):
             launcher.wait_for_line(prefix, timeout=5)
+        # Mosquitto is installed here, so the camera publishes its telemetry to it.
+        status = get_json(f"http://127.0.0.1:{launcher.port}/api/status")
+        assert status["mqtt"]["state"] == "online", status["mqtt"]
     finally:
         launcher.process.send_signal(signal.SIGINT)
         code = launcher.process.wait(scaled(30))
     assert code == 0, "".join(launcher.lines)
     _, alive = psutil.wait_procs(children, timeout=scaled(5))
     assert not alive, f"left running: {alive}"
+
+
+def _children(launcher: Launcher) -> dict[str, psutil.Process]:
+    """The launcher's services by name (from their command lines)."""
+    names = {"inference_service": "inference", "camera_service": "camera"}
+    found = {}
+    for child in psutil.Process(launcher.process.pid).children():
+        for module, name in names.items():
+            if module in child.cmdline():
+                found[name] = child
+    return found
+
+
+def _restarted(launcher: Launcher, old: psutil.Process) -> dict[str, psutil.Process] | None:
+    children = _children(launcher)
+    new = children.get("inference")
+    return children if new is not None and new.pid != old.pid else None
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=scaled(2)) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _poll(check, seconds: float):
+    deadline = time.monotonic() + scaled(seconds)
+    while not (value := check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+    return value
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_crashed_service_is_restarted_and_a_signal_stops_everything_within_3_s(tmp_path, sig):
+    launcher = Launcher(tmp_path)
+    try:
+        launcher.wait_for_line("Open http://127.0.0.1:", timeout=60)
+        before = _children(launcher)
+        assert set(before) == {"inference", "camera"}
+        before["inference"].kill()  # a crash
+        launcher.wait_for_line("inference exited with status -9; restarting in 1 s", timeout=10)
+        after = _poll(lambda: _restarted(launcher, before["inference"]), 20)
+        assert after["camera"].pid == before["camera"].pid  # the appliance kept running
+        _poll(lambda: _healthy(f"http://127.0.0.1:{launcher.inference_port}/healthz"), 30)
+        children = psutil.Process(launcher.process.pid).children(recursive=True)
+        started = time.monotonic()
+        launcher.process.send_signal(sig)
+        _, alive = psutil.wait_procs(children, timeout=scaled(15))
+        seconds = time.monotonic() - started
+        code = launcher.process.wait(scaled(15))
+    finally:
+        if launcher.process.poll() is None:
+            launcher.process.kill()
+    assert not alive, f"left running: {alive}"
+    assert seconds < STOP_LIMIT, "".join(launcher.lines)
+    assert code == 0, "".join(launcher.lines)
+    assert not [line for line in launcher.lines if "killed" in line]
+    print(f"make run: every child gone {seconds:.2f} s after {sig.name}")

@@ -30,7 +30,14 @@ Faults (`fail(kind, ...)`, each for `times` requests, None = until reset;
   (these three take `error=TEXT` to change the message)
 - `delay`: wait `seconds` before answering normally
 - `truncate`: the download sends half the bytes, then closes the connection
+- `hang`: the download sends half the bytes, then sends nothing more for
+  `seconds` (default an hour): a server hung mid-body (`fake.hung` counts them)
 - `body`: the download answers `body` (bytes) instead of the model
+- `redirect`: HTTP 302 to `location` (e.g. `other.files_url`: another fake's
+  unkeyed copy of its model, as a storage bucket's signed URL would be)
+
+`fake.keys_seen[route]` lists the `x-api-key` each request carried (None
+when it had none); the route `files` (`fake.files_url`) needs no key.
 
 Metadata that contradicts the model: `publish(model, labels=[...], width=...)`.
 """
@@ -54,7 +61,16 @@ from model_store import STUDIO_RESIZE_MODES
 
 DEFAULT_KEY = "ei_fake0123456789abcdef0123456789abcdef0123456789abcdef"
 ROUTES = ("projects", "impulse", "dsp", "metadata", "download", "last_modification")
-FAULT_KINDS = ("invalid_key", "unauthorized", "status", "delay", "truncate", "body")
+FAULT_KINDS = (
+    "invalid_key",
+    "unauthorized",
+    "status",
+    "delay",
+    "truncate",
+    "body",
+    "hang",
+    "redirect",
+)
 # The runner's names -> Studio's, as the real API answers.
 STUDIO_RESIZE = {mode: studio for studio, mode in STUDIO_RESIZE_MODES.items()}
 DSP_ID, LEARN_ID = 3, 4
@@ -84,6 +100,7 @@ class Fault:
     status: int = 500
     seconds: float = 0.0
     body: bytes = b"<html>not a model</html>"
+    location: str = ""
     error: str | None = None  # the `error` text of invalid_key / unauthorized / status
 
 
@@ -111,8 +128,12 @@ class FakeEdgeImpulse:
         project_id: int = 4242,
         project_name: str = "fake-project",
         impulse_id: int = 1,
+        host: str = "127.0.0.1",
         **model_overrides: Any,
     ) -> None:
+        self.host = host
+        self.keys_seen: dict[str, list[str | None]] = {}
+        self.hung = 0
         self.api_key = api_key
         self.project_id = project_id
         self.project_name = project_name
@@ -133,7 +154,12 @@ class FakeEdgeImpulse:
     def url(self) -> str:
         """What EI_API_URL takes."""
         assert self.port is not None, "the fake is not started"
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def files_url(self) -> str:
+        """The published model, without a key (like a storage bucket's signed URL)."""
+        return f"{self.url}/_files/model.tflite"
 
     def publish(
         self,
@@ -232,7 +258,7 @@ class FakeEdgeImpulse:
         """Serve on the running loop (for async tests); returns the port. Stop with cleanup."""
         self._runner = web.AppRunner(self.make_app(), shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, self.host, port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]
         return self.port
@@ -255,6 +281,7 @@ class FakeEdgeImpulse:
         ]
         for name, path, handler in api:
             app.router.add_get(path, self._guarded(name, handler))
+        app.router.add_get("/v1/_files/model.tflite", self._file)
         app.router.add_post("/_fake/publish", self._control_publish)
         app.router.add_post("/_fake/fail", self._control_fail)
         app.router.add_post("/_fake/reset", self._control_reset)
@@ -267,6 +294,7 @@ class FakeEdgeImpulse:
         async def guarded(request: web.Request) -> web.StreamResponse:
             with self._lock:
                 self.requests[route] += 1
+                self.keys_seen.setdefault(route, []).append(request.headers.get("x-api-key"))
                 fault = self._take_fault(route)
             if request.headers.get("x-api-key") != self.api_key:
                 return _error("Invalid API key", 401)
@@ -292,7 +320,7 @@ class FakeEdgeImpulse:
 
     @staticmethod
     def _applies(fault: Fault, route: str) -> bool:
-        return fault.kind not in ("truncate", "body") or route == "download"
+        return fault.kind not in ("truncate", "body", "hang") or route == "download"
 
     async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
         if fault.kind == "invalid_key":
@@ -306,7 +334,28 @@ class FakeEdgeImpulse:
             return None
         if fault.kind == "body":
             return web.Response(body=fault.body, content_type="application/octet-stream")
+        if fault.kind == "redirect":
+            raise web.HTTPFound(fault.location)
+        if fault.kind == "hang":
+            return await self._hung(request, fault.seconds or 3600.0)
         return await self._truncated(request)
+
+    async def _hung(self, request: web.Request, seconds: float) -> web.StreamResponse:
+        tflite = self._published().tflite
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        response.content_length = len(tflite)
+        await response.prepare(request)
+        await response.write(tflite[: len(tflite) // 2])
+        with self._lock:
+            self.hung += 1
+        await asyncio.sleep(seconds)
+        return response
+
+    async def _file(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.requests["files"] += 1
+            self.keys_seen.setdefault("files", []).append(request.headers.get("x-api-key"))
+        return web.Response(body=self._published().tflite, content_type="application/octet-stream")
 
     async def _truncated(self, request: web.Request) -> web.StreamResponse:
         tflite = self._published().tflite

@@ -1,10 +1,10 @@
 """`camera-service` / `python -m camera_service`: serve the camera."""
 
+import asyncio
 import logging
 import sys
 
-from aiohttp import web
-
+from . import serving
 from .app import create_app
 from .settings import Settings, SettingsError
 
@@ -22,7 +22,7 @@ def main() -> None:
         sys.stderr.write(f"camera-service: {error}\n")
         sys.exit(2)
     log.info("Starting with %r", settings)
-    web.run_app(create_app(settings), port=settings.port, print=None, shutdown_timeout=5)
+    asyncio.run(serving.serve(create_app(settings), settings.port))
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from . import auth, counts, metrics, privacy
+from . import auth, bodies, counts, metrics, privacy
 from .capture import Capture
+from .collect import routes as collect_routes
+from .collect.collector import Collector
 from .events import Events, sse
 from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
-from .sources import create_source, resolve_auto
+from .sources import AutoState, create_source
+from .telemetry import TELEMETRY, Telemetry, publish_counts, telemetry_ctx, telemetry_metrics
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ INFERENCE = web.AppKey("inference", InferenceClient)
 CLOSING = web.AppKey("closing", asyncio.Event)
 RESULT_LISTENERS = web.AppKey("result_listeners", list)
 STARTED = web.AppKey("started", float)
+AUTO = web.AppKey("auto", AutoState)  # what CAMERA_SOURCE=auto chose, for /api/status
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -52,16 +56,18 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(privacy.background)
     app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(counts.background)
+    if TELEMETRY in app:
+        app.cleanup_ctx.append(telemetry_ctx)
     app.on_shutdown.append(_close_streams)
     _add_routes(app)
     return app
 
 
 def _build_parts(app: web.Application, settings: Settings) -> None:
-    spec = resolve_auto() if settings.camera_source == "auto" else settings.camera_source
+    auto = app[AUTO] = AutoState()
     anonymizer = privacy.build(settings)
     capture = Capture(
-        lambda: create_source(spec, settings),
+        lambda: create_source(settings.camera_source, settings, auto),
         (settings.width, settings.height),
         settings.fps,
         settings.rotation,
@@ -81,11 +87,14 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         settings.inference_interval,
         capture,
         on_result=lambda result: _dispatch(listeners, result),
+        # In privacy mode inference gets the raw frame: its JPEG must never be the stream's.
+        jpeg_of=app[MJPEG].jpeg_of if anonymizer is None else None,
     )
     tally = counts.Counts(settings.count_interval, faces_from_detector=anonymizer is not None)
     app[counts.COUNTS] = tally
     listeners.append(lambda result: tally.add_result(result, app[INFERENCE].model))
     tally.listeners.append(lambda window: events.publish("counts", window))
+    tally.listeners.append(lambda window: publish_counts(app, window))  # P/counts
     if anonymizer is not None:
         app[privacy.PRIVACY] = anonymizer
         anonymizer.attach(capture)
@@ -103,6 +112,14 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         ),
         *privacy.metrics(anonymizer),
     )
+    collector = Collector(settings.collect, capture, events.publish)
+    app[collect_routes.COLLECTOR] = collector
+    listeners.append(collector.on_result)
+    if settings.mqtt is not None:
+        app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
+        listeners.append(app[TELEMETRY].on_result)
+        for reading in telemetry_metrics(app[TELEMETRY]):
+            app[metrics.METRICS].register(reading)
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -125,6 +142,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/counts", counts.counts_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.route)
+    collect_routes.add_routes(app)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -135,6 +153,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[MJPEG].run(), name="mjpeg-encoder"),
         asyncio.create_task(app[INFERENCE].run(), name="inference-client"),
         asyncio.create_task(_watch_status(app), name="status-events"),
+        asyncio.create_task(app[collect_routes.COLLECTOR].run(), name="collect"),
     ]
     yield
     for task in tasks:
@@ -147,6 +166,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 async def _close_streams(app: web.Application) -> None:
     app[CLOSING].set()
     app[EVENTS].close()
+    app[MJPEG].close()
     await app[WEBRTC].close_all()
 
 
@@ -196,6 +216,7 @@ def status(app: web.Application) -> dict:
             "rotation": settings.rotation,
             "state": camera_state(capture),
             "frames": capture.frames,
+            "auto": app[AUTO].status() if settings.camera_source == "auto" else None,
         },
         "inference": {
             "url": redact_url(inference.url),
@@ -208,7 +229,9 @@ def status(app: web.Application) -> dict:
         "viewers": viewers(app),
         "privacy": privacy.status(app),
         "auth": settings.auth_enabled,
+        "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),
+        "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
     }
 
 
@@ -240,14 +263,10 @@ async def static(request: web.Request) -> web.StreamResponse:
 
 
 async def offer(request: web.Request) -> web.Response:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
     try:
-        body = await request.json()
-    except web.HTTPRequestEntityTooLarge:
-        return _error(413, f"offer too large: {MAX_BODY} bytes at most")
-    except ValueError:
-        return _error(400, "body is not JSON")
+        body = await bodies.read_json(request, MAX_BODY)
+    except bodies.BodyError as error:
+        return _error(error.status, str(error))
     try:
         answer = await request.app[WEBRTC].answer(parse_offer(body), request.remote)
     except OfferError as error:

@@ -45,10 +45,11 @@ class Guard:
 
     def check(self, header: str | None) -> bool | None:
         """True: right credentials; False: wrong ones; None: none given."""
-        if not header or not header.startswith("Basic "):
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if scheme.lower() != "basic":  # RFC 7617: the scheme is case-insensitive
             return None
         try:
-            given = base64.b64decode(header[6:].strip(), validate=True)
+            given = base64.b64decode(credentials.strip(), validate=True)
         except (binascii.Error, ValueError):
             return False
         return hmac.compare_digest(given, self._expected)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from . import framecode
 from .sources import FrameSource
 
 log = logging.getLogger(__name__)
@@ -210,9 +211,10 @@ class Capture:
     def _pump(self, source: FrameSource) -> None:
         """Read frames until stopped; a failing source raises."""
         due = time.monotonic()
+        coded = getattr(source, "frame_code", False)  # the demo's frames carry their code
         while not self._stop.is_set():
             image = source.read()
-            self._publish(self._prepare(image))
+            self._publish(self._prepare(image), coded)
             due = max(due + self._period, time.monotonic() - self._period)
             delay = due - time.monotonic()
             if delay > 0:
@@ -232,12 +234,15 @@ class Capture:
         image.flags.writeable = False
         return image
 
-    def _publish(self, image: np.ndarray) -> None:
+    def _publish(self, image: np.ndarray, coded: bool = False) -> None:
         now = time.monotonic()
         if self.state != "running":
             log.info("Camera %s running", self.source_name)
         self.state = "running"
         self.frames += 1
+        if coded:  # last, over the finished picture: its sequence number and capture time
+            image = framecode.stamp(image, self.frames, time.time())
+            image.flags.writeable = False
         self._times.append(now)
         raw = Frame(image, self.frames, now)
         self._raw = raw

@@ -2,16 +2,18 @@
 
 Every INFERENCE_INTERVAL seconds (0: as soon as the last answer came) the
 newest frame goes out as one binary JPEG message; the answer comes back in
-order. Frames larger than `MAX_SIDE` are sent downscaled and boxes mapped back
-to frame pixels. The connection is reopened with backoff; the stream never
-waits for any of this.
+order. Each frame is sent no larger than the model needs (its `input` size
+from the hello answer, aspect kept: `send_scale`), never over `MAX_SIDE`, and
+boxes are mapped back to frame pixels. A frame sent at full size reuses the
+stream's JPEG of that frame (`jpeg_of`), so it is encoded once. The
+connection is reopened with backoff; the stream never waits for any of this.
 """
 
 import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import cv2
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 MAX_SIDE = 640
 JPEG_QUALITY = 85
 OPEN_TIMEOUT = 5.0
+CLOSE_TIMEOUT = 0.5  # for the service's close reply: it may itself be going away
 REPLY_TIMEOUT = 10.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -35,17 +38,32 @@ class InferenceError(RuntimeError):
     """The inference service answered something that is not in the protocol."""
 
 
-def encode_for_inference(frame: Frame) -> tuple[bytes, float]:
-    """The frame as JPEG, downscaled to MAX_SIDE at most; returns (bytes, scale)."""
+def send_scale(width: int, height: int, model: dict | None) -> float:
+    """How much to shrink a WIDTHxHEIGHT frame for MODEL: 1.0 or less, aspect kept.
+
+    The sent image still covers the model's input in the way its resize mode
+    uses it: both sides at least the input's (`squash`, `fit-shortest`,
+    `crop`), or the frame fitting around it (`fit-longest`).
+    """
+    scale = min(1.0, MAX_SIDE / max(width, height))
+    size = (model or {}).get("input") or {}
+    in_w, in_h = size.get("width"), size.get("height")
+    if not (isinstance(in_w, int) and isinstance(in_h, int) and in_w > 0 and in_h > 0):
+        return scale
+    needs = min if size.get("resize_mode") == "fit-longest" else max
+    return min(scale, needs(in_w / width, in_h / height))
+
+
+def encode_for_inference(frame: Frame, scale: float) -> bytes:
+    """The frame as JPEG, resized by SCALE (at most 1.0)."""
     image = frame.image
-    scale = min(1.0, MAX_SIDE / max(frame.width, frame.height))
     if scale < 1.0:
-        size = (round(frame.width * scale), round(frame.height * scale))
+        size = (max(1, round(frame.width * scale)), max(1, round(frame.height * scale)))
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise InferenceError("JPEG encoding failed")
-    return data.tobytes(), scale
+    return data.tobytes()
 
 
 def map_boxes(message: dict, scale: float) -> dict:
@@ -87,8 +105,10 @@ class InferenceClient:
         interval: float,
         capture: Capture,
         on_result: Callable[[dict], None],
+        jpeg_of: Callable[[Frame], Awaitable[bytes]] | None = None,
     ) -> None:
         self.url = url
+        self._jpeg_of = jpeg_of
         self.interval = interval
         self._capture = capture
         self._on_result = on_result
@@ -109,7 +129,10 @@ class InferenceClient:
                 try:
                     async with asyncio.timeout(OPEN_TIMEOUT):
                         ws = await session.ws_connect(
-                            self.url, max_msg_size=4 * 1024 * 1024, heartbeat=20
+                            self.url,
+                            max_msg_size=4 * 1024 * 1024,
+                            heartbeat=20,
+                            timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT),
                         )
                     try:
                         await self._hello(ws)
@@ -117,7 +140,7 @@ class InferenceClient:
                         backoff = BACKOFF_FIRST
                         await self._exchange(ws)
                     finally:
-                        await ws.close()  # a normal close, also when the service stops
+                        await _close_quietly(ws)  # a normal close, also when the service stops
                 except (OSError, TimeoutError, aiohttp.ClientError, InferenceError) as error:
                     self._went_offline(error)
                 await asyncio.sleep(backoff)
@@ -134,12 +157,18 @@ class InferenceClient:
             last_seq = frame.seq
             if self._want_hello:
                 await self._hello(ws)
-            data, scale = await asyncio.to_thread(encode_for_inference, frame)
+            data, scale = await self._encode(frame)
             started = time.monotonic()
             due = started + self.interval
             await ws.send_bytes(data)
             reply = await _receive(ws)
             self._answered(reply, frame, scale, time.monotonic() - started)
+
+    async def _encode(self, frame: Frame) -> tuple[bytes, float]:
+        scale = send_scale(frame.width, frame.height, self.model)
+        if scale >= 1.0 and self._jpeg_of is not None:
+            return await self._jpeg_of(frame), 1.0
+        return await asyncio.to_thread(encode_for_inference, frame, scale), scale
 
     async def _hello(self, ws) -> None:
         await ws.send_str(json.dumps({"type": "hello"}))
@@ -196,6 +225,15 @@ class InferenceClient:
         self.state = "offline"
         self.error = reason
         self._want_hello = True
+
+
+async def _close_quietly(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Close, never raising: an error raised here would replace a cancellation on its way
+    out (the service stopping), and the reconnect loop would then run on forever."""
+    try:
+        await ws.close()
+    except (OSError, aiohttp.ClientError) as error:
+        log.debug("Closing the inference connection: %s", error)
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse) -> dict:

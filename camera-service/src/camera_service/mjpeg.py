@@ -1,5 +1,8 @@
 """MJPEG fan-out: each frame is JPEG-encoded once, however many clients watch.
 
+The multipart part (boundary, headers, JPEG) is built once per frame too, and
+the same JPEG serves snapshots and, when it is sent at full size, inference.
+
 An encoder task runs only while someone watches; it encodes the newest frame
 in a worker thread and wakes the clients through a condition. Each client
 sends the newest JPEG it has not sent yet, so a slow client skips frames and
@@ -28,13 +31,22 @@ SEND_BUFFER = 128 * 1024  # bytes the kernel may hold per client: keeps slow cli
 class Jpeg:
     data: bytes
     seq: int
+    part: bytes  # the whole multipart part, built once for every client
 
 
 def encode(frame: Frame) -> Jpeg:
     ok, data = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise ValueError("JPEG encoding failed")
-    return Jpeg(data.tobytes(), frame.seq)
+    return Jpeg(data.tobytes(), frame.seq, _part(data.tobytes(), frame.seq))
+
+
+def _part(data: bytes, seq: int) -> bytes:
+    header = (
+        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+        f"Content-Length: {len(data)}\r\nX-Frame: {seq}\r\n\r\n"
+    )
+    return header.encode() + data + b"\r\n"
 
 
 class MjpegStream:
@@ -46,6 +58,7 @@ class MjpegStream:
         self._encode_lock = asyncio.Lock()
         self.viewers = 0
         self.encoded = 0
+        self._transports: set[asyncio.BaseTransport] = set()
 
     async def run(self) -> None:
         """The encoder loop; runs for the app's lifetime, works only while watched."""
@@ -65,6 +78,14 @@ class MjpegStream:
             await self._publish(frame)
         return self._jpeg
 
+    async def jpeg_of(self, frame: Frame) -> bytes:
+        """FRAME as JPEG, shared with the stream and snapshots when it is still the newest."""
+        await self._publish(frame)
+        jpeg = self._jpeg
+        if jpeg is not None and jpeg.seq == frame.seq:
+            return jpeg.data
+        return (await asyncio.to_thread(encode, frame)).data
+
     async def serve(self, request: web.Request, closing: asyncio.Event) -> web.StreamResponse:
         response = web.StreamResponse(
             headers={
@@ -76,13 +97,25 @@ class MjpegStream:
         await response.prepare(request)
         _limit_send_buffer(request)
         self._add_viewer()
+        if request.transport is not None:
+            self._transports.add(request.transport)
         try:
             await self._send_frames(response, closing)
         except ConnectionError:
             log.debug("MJPEG client went away")
         finally:
+            self._transports.discard(request.transport)
             self._remove_viewer()
         return response
+
+    def close(self) -> None:
+        """At shutdown: drop every client's connection, also one blocked on a full socket.
+
+        A stream never ends by itself, and a client that stopped reading would
+        keep its writer waiting for room in the socket forever.
+        """
+        for transport in list(self._transports):
+            transport.abort()
 
     async def _send_frames(self, response: web.StreamResponse, closing: asyncio.Event) -> None:
         sent = 0
@@ -90,11 +123,7 @@ class MjpegStream:
             jpeg = await self._newer_than(sent)
             if jpeg is None:
                 continue
-            header = (
-                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                f"Content-Length: {len(jpeg.data)}\r\nX-Frame: {jpeg.seq}\r\n\r\n"
-            )
-            await response.write(header.encode() + jpeg.data + b"\r\n")
+            await response.write(jpeg.part)
             sent = jpeg.seq
 
     async def _newer_than(self, seq: int) -> Jpeg | None:

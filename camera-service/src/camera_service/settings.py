@@ -9,7 +9,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+from .collect.config import CollectSettings, CollectSettingsError
+
+if TYPE_CHECKING:
+    from .telemetry.config import MqttSettings
 
 ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
 SOURCE_FORMS = (
@@ -44,6 +50,8 @@ class Settings:
     privacy: str = "off"
     privacy_labels: tuple[str, ...] = ("face",)
     count_interval: float = 10.0
+    collect: CollectSettings = field(default_factory=CollectSettings)
+    mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
 
     @property
     def auth_enabled(self) -> bool:
@@ -62,6 +70,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        from .telemetry.config import mqtt_settings  # it imports this module
+
         env = os.environ if env is None else env
         width, height = _resolution(env)
         username, password = _credentials(env)
@@ -97,6 +107,8 @@ class Settings:
             count_interval=_number(
                 env, "COUNT_INTERVAL", float, "10", "seconds from 1 to 3600", 1, 3600
             ),
+            collect=_collect(env),
+            mqtt=mqtt_settings(env),
         )
 
 
@@ -112,10 +124,18 @@ def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     return username, password
 
 
+def _collect(env: Mapping[str, str]) -> CollectSettings:
+    try:
+        return CollectSettings.from_env(env)
+    except CollectSettingsError as error:
+        raise SettingsError(str(error)) from None
+
+
 def default_web_dir() -> Path:
-    """The checkout's `web/` when running from one, else `/app/web` (containers)."""
-    checkout = Path(__file__).resolve().parents[3] / "web"
-    return checkout if checkout.is_dir() else Path("/app/web")
+    """The page inside the package (any built install), else the checkout's `web/` (editable)."""
+    here = Path(__file__).resolve()
+    packaged = here.parent / "web"
+    return packaged if (packaged / "index.html").is_file() else here.parents[3] / "web"
 
 
 def redact_url(text: str) -> str:

@@ -1,8 +1,11 @@
 """WebRTC with aiortc: balena-cam's POST /offer signalling, one capture for every peer.
 
-One `CaptureTrack` reads the capture and converts each frame to YUV once;
-aiortc's `MediaRelay` (unbuffered) hands the newest frame to every peer. Peers
-are closed and forgotten on failure, disconnect or close, or when they never
+The answer prefers H.264 (packetization-mode 1, constrained baseline): every
+such peer gets its own thin track over one shared encode (`h264.SharedH264`).
+A peer that cannot take H.264 gets VP8: one `CaptureTrack` reads the capture
+and converts each frame to YUV once, aiortc's `MediaRelay` (unbuffered) hands
+the newest frame to every VP8 peer and aiortc encodes it per peer. Peers are
+closed and forgotten on failure, disconnect or close, or when they never
 connect.
 """
 
@@ -16,13 +19,17 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
+from aiortc.sdp import SessionDescription
 from av import VideoFrame
 
 from .capture import Capture, Frame
+from .h264 import SharedH264
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +122,34 @@ def resolve_mdns_candidates(sdp: str, remote_ip: str | None) -> str:
     return _MDNS_CANDIDATE.sub(lambda m: f"{m[1]}{remote_ip}{m[3]}", sdp)
 
 
+def codec_preferences() -> list:
+    """H.264 constrained baseline first (one shared encode), then VP8 (per peer), with RTX."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+
+    def pick(mime: str, profile: str | None = None) -> list:
+        return [
+            c
+            for c in codecs
+            if c.mimeType.lower() == mime
+            and (profile is None or c.parameters.get("profile-level-id") == profile)
+        ]
+
+    return (
+        pick("video/h264", "42e01f")
+        + pick("video/h264", "42001f")
+        + pick("video/vp8")
+        + pick("video/rtx")
+    )
+
+
+def negotiated_codec(sdp: str) -> str | None:
+    """The video codec an answer sends with (its first), e.g. "H264" or "VP8"."""
+    for media in SessionDescription.parse(sdp).media:
+        if media.kind == "video" and media.rtp.codecs:
+            return media.rtp.codecs[0].name
+    return None
+
+
 def parse_offer(body: object) -> RTCSessionDescription:
     if not isinstance(body, dict):
         raise OfferError("body must be a JSON object with 'sdp' and 'type'")
@@ -125,7 +160,22 @@ def parse_offer(body: object) -> RTCSessionDescription:
         raise OfferError("'type' must be 'offer'")
     if not sdp.startswith("v=0") or "m=video" not in sdp:
         raise OfferError("'sdp' is not an SDP offer with a video section")
+    _check_codecs(sdp)
     return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def _check_codecs(sdp: str) -> None:
+    """An offer whose video takes neither H.264 nor VP8 cannot be answered: say so."""
+    try:
+        media = SessionDescription.parse(sdp).media
+    except Exception:  # malformed: answering reports it
+        return
+    names = {c.name.upper() for m in media if m.kind == "video" for c in m.rtp.codecs}
+    if names and not names & {"H264", "VP8"}:
+        offered = ", ".join(sorted(names - {"RTX", "RED", "ULPFEC", "FLEXFEC-03"})) or "none"
+        raise OfferError(
+            f"the offer's video takes no codec the camera sends (H.264 or VP8); it offers {offered}"
+        )
 
 
 class WebRtc:
@@ -134,6 +184,8 @@ class WebRtc:
         self._settings = settings
         self._relay = MediaRelay()
         self._track: CaptureTrack | None = None
+        self.h264 = SharedH264(capture, settings.fps)
+        self.codecs: dict[RTCPeerConnection, str] = {}
         self._timeouts: dict[RTCPeerConnection, asyncio.Task] = {}
         self.peers: set[RTCPeerConnection] = set()
 
@@ -146,11 +198,14 @@ class WebRtc:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self._settings)))
         self._watch(pc)
         try:
+            transceiver = pc.addTransceiver("video", direction="sendonly")
+            transceiver.setCodecPreferences(codec_preferences())
             await pc.setRemoteDescription(offer)
-            if not any(t.kind == "video" for t in pc.getTransceivers()):
+            if transceiver.mid is None:
                 raise OfferError("the offer has no video section")
-            pc.addTrack(self._subscribe())
-            await pc.setLocalDescription(await pc.createAnswer())
+            answer = await pc.createAnswer()
+            self._attach(pc, transceiver, negotiated_codec(answer.sdp))
+            await pc.setLocalDescription(answer)
         except Exception as error:
             await self._close(pc)
             if isinstance(error, OfferError):
@@ -162,6 +217,20 @@ class WebRtc:
 
     async def close_all(self) -> None:
         await asyncio.gather(*(self._close(pc) for pc in list(self.peers)))
+        await self.h264.close()
+
+    def _attach(
+        self, pc: RTCPeerConnection, transceiver: RTCRtpTransceiver, codec: str | None
+    ) -> None:
+        """The shared H.264 encode for an H.264 peer, else the per-peer VP8 path."""
+        if codec == "H264":
+            track = self.h264.subscribe()
+            track.watch_keyframe_requests(transceiver.sender)
+        else:
+            track = self._subscribe()
+        transceiver.sender.replaceTrack(track)
+        self.codecs[pc] = codec or "none"
+        log.info("WebRTC peer %s: %s", id(pc), codec)
 
     def _watch(self, pc: RTCPeerConnection) -> None:
         self.peers.add(pc)
@@ -189,11 +258,15 @@ class WebRtc:
         if pc not in self.peers:
             return
         self.peers.discard(pc)
+        self.codecs.pop(pc, None)
         timeout = self._timeouts.pop(pc, None)
         if timeout is not None and timeout is not asyncio.current_task():
             timeout.cancel()
         pc.remove_all_listeners()
+        for sender in pc.getSenders():  # aiortc stops a track only if its sender started
+            if sender.track is not None:
+                sender.track.stop()
         await pc.close()
-        if not self.peers and self._track is not None:
+        if not any(codec != "H264" for codec in self.codecs.values()) and self._track is not None:
             self._track.stop()  # the relay stops reading the capture
             self._track = None

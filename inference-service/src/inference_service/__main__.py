@@ -7,7 +7,7 @@ import sys
 
 from aiohttp import web
 
-from .server import create_app
+from .server import SHUTDOWN_TIMEOUT, create_app
 from .settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,9 @@ def main() -> None:
         sys.exit(2)
     keep_heap_padding()
     log.info("Serving on port %s, models from %s", settings.port, settings.model_dir)
-    web.run_app(create_app(settings), port=settings.port, print=None)
+    web.run_app(
+        create_app(settings), port=settings.port, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ def _ms(seconds: float) -> float:
 def classify(model: Model, data: bytes, min_confidence: float, request_id: object = None) -> dict:
     """An encoded image -> the contract's result message (raises RequestError)."""
     start = time.perf_counter()
-    image = images.decode(data)
+    shape = model.info["input"]
+    need = None if model.resize_mode == "crop" else (shape["width"], shape["height"])
+    image, width, height = images.decode_for(data, need)
     decoded = time.perf_counter()
     tensor, geometry = preprocess.features(image, model.resize_mode, model.engine.input)
+    geometry = geometry.for_image(width, height)
     prepared = time.perf_counter()
     output = model.engine.invoke(tensor)
     if model.model_type == "classification":

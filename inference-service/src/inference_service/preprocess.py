@@ -34,6 +34,20 @@ class Geometry:
     width: int  # of the image that was sent
     height: int
 
+    def for_image(self, width: int, height: int) -> "Geometry":
+        """The same mapping for the image the decoded array was reduced from."""
+        fx, fy = width / self.width, height / self.height
+        if fx == fy == 1:
+            return self
+        return Geometry(
+            self.scale_x * fx,
+            self.scale_y * fy,
+            self.offset_x * fx,
+            self.offset_y * fy,
+            width,
+            height,
+        )
+
     def to_image(self, x0: float, y0: float, x1: float, y1: float) -> tuple[int, int, int, int]:
         """A box in model pixels -> (x, y, width, height) in image pixels, clipped."""
         left = min(max(x0 * self.scale_x + self.offset_x, 0), self.width)

@@ -2,6 +2,8 @@
 
 Each WebSocket connection is answered in order, one message at a time; many
 connections run at once on a thread pool with one interpreter per thread.
+With more than one worker, OpenCV's own thread pool is turned off: requests
+already run in parallel, and two pools on the same cores only contend.
 """
 
 import asyncio
@@ -15,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
-from aiohttp import WSMsgType, web
+import cv2
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from . import metrics, pipeline
 from .errors import RequestError
@@ -28,8 +31,13 @@ log = logging.getLogger(__name__)
 
 # A text message carries the image in base64 (4/3 of its size) plus a little JSON.
 MAX_TEXT_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
-# Larger WebSocket messages are not even read: aiohttp closes with 1009 (too big).
-WS_MAX_MESSAGE = 64 * 1024 * 1024
+# Messages up to this size are read and, when over the image limit, answered
+# too_large on a connection that stays open (room for an image 20 % over the
+# limit, in base64); larger ones are refused from their frame header, unread,
+# with close 1009 (message too big).
+WS_MAX_MESSAGE = MAX_IMAGE_BYTES * 12 // 10 * 4 // 3 + 64 * 1024
+WS_CLOSE_TIMEOUT = 1.0  # seconds to wait for a client's close reply
+SHUTDOWN_TIMEOUT = 1.0  # a request in progress gets this, then as long again once cancelled
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Service:
 
 
 SERVICE = web.AppKey("service", Service)
+SOCKETS = web.AppKey("sockets", set)
 
 
 def pool_sizes(num_threads: int) -> tuple[int, int]:
@@ -68,7 +77,9 @@ def pool_sizes(num_threads: int) -> tuple[int, int]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_IMAGE_BYTES + 1)
     app[metrics.METRICS] = metrics.Metrics()
+    app[SOCKETS] = set()
     app.cleanup_ctx.append(partial(_service_ctx, settings=settings))
+    app.on_shutdown.append(_close_sockets)
     app.router.add_get("/", websocket)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/model", model_info)
@@ -81,6 +92,8 @@ async def _service_ctx(app: web.Application, settings: Settings):
     runtime = load_runtime()
     workers, threads = pool_sizes(settings.num_threads)
     log.info("%s interpreter(s) of %s thread(s) each", workers, threads)
+    if workers > 1:
+        cv2.setNumThreads(1)  # parallel across requests, not inside one
     store = ModelStore(
         settings.model_dir, partial(load_model, runtime=runtime, workers=workers, threads=threads)
     )
@@ -92,6 +105,15 @@ async def _service_ctx(app: web.Application, settings: Settings):
     yield
     watcher.cancel()
     executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """At shutdown, tell every WebSocket client we are going away (1001)."""
+    sockets = list(app[SOCKETS])
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"shutting down") for ws in sockets),
+        return_exceptions=True,
+    )
 
 
 def error_message(error: RequestError, request_id: object = None) -> dict:
@@ -109,6 +131,8 @@ def parse_text(text: str) -> tuple[str, object, bytes | None]:
     stripped = text.strip()
     try:
         request = json.loads(stripped)
+    except RecursionError:
+        raise RequestError("bad_request", "message is JSON nested too deeply") from None
     except ValueError:
         if stripped.startswith("{"):
             raise RequestError("bad_request", "message is not valid JSON") from None
@@ -142,13 +166,24 @@ def _base64(text: str) -> bytes:
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(max_msg_size=WS_MAX_MESSAGE, compress=False)
+    ws = web.WebSocketResponse(
+        max_msg_size=WS_MAX_MESSAGE, compress=False, timeout=WS_CLOSE_TIMEOUT
+    )
     if not ws.can_prepare(request).ok:
         return web.json_response(
             {"service": "inference-service", "websocket": "/", "routes": ["/healthz", "/model"]}
         )
     await ws.prepare(request)
-    service, meter = request.app[SERVICE], request.app[metrics.METRICS]
+    request.app[SOCKETS].add(ws)
+    try:
+        await _answer(ws, request.app[SERVICE], request.app[metrics.METRICS])
+    finally:
+        request.app[SOCKETS].discard(ws)
+    return ws
+
+
+async def _answer(ws: web.WebSocketResponse, service: Service, meter: metrics.Metrics) -> None:
+    """Answer each message in order until the client or the service closes."""
     binary_count = 0
     async for message in ws:
         request_id, started = None, time.perf_counter()
@@ -164,16 +199,19 @@ async def websocket(request: web.Request) -> web.StreamResponse:
                 else:
                     reply = await service.classify(data, request_id)
             else:
+                if message.type == WSMsgType.ERROR:  # e.g. over WS_MAX_MESSAGE: closed with 1009
+                    log.info("WebSocket closed (%s): %s", ws.close_code, message.data)
                 continue
         except RequestError as error:
             known = error.request_id if error.request_id is not None else request_id
+            if error.code == "bad_request":
+                log.info("Request %s refused: %s", known, error.message)
             reply = error_message(error, known)
         except Exception as error:  # an image that breaks the pipeline in another way
             log.exception("Request %s failed", request_id)
             reply = error_message(RequestError("bad_image", str(error)), request_id)
         meter.answered("websocket", reply, time.perf_counter() - started)
         await ws.send_str(json.dumps(reply))
-    return ws
 
 
 async def healthz(request: web.Request) -> web.Response:

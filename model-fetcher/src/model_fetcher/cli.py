@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model_store import RESIZE_MODES, ModelError, ModelStore, StoreError
 
-from .edge_impulse import KEY_FIX, EdgeImpulseClient
+from .edge_impulse import KEY_FIX, EdgeImpulseClient, Stopped
 from .installer import FOMO, import_file, install_demo
 from .settings import Settings, SettingsError
 from .updater import Updater
@@ -64,14 +64,17 @@ def run_service(settings: Settings, store: ModelStore, stop: threading.Event | N
         return 1
     if not settings.has_credentials:
         return run_without_credentials(store)
-    client = EdgeImpulseClient(settings.api_url, settings.api_key)
+    stop = stop or _stop_on_signals()
+    client = EdgeImpulseClient(settings.api_url, settings.api_key, stop=stop)
     updater = Updater(client, store, settings.project_id, settings.impulse_id)
     try:
         if settings.poll_interval == 0:
             return 0 if updater.update() else 1
-        stop = stop or _stop_on_signals()
         log.info("checking for a new model every %g s", settings.poll_interval)
         updater.run(settings.poll_interval, stop)
+        return 0
+    except Stopped as reason:
+        log.info("stopped (%s); the model in service is unchanged", reason)
         return 0
     finally:
         client.close()
@@ -127,7 +130,20 @@ def run_status(store: ModelStore, as_json: bool) -> int:
 
 
 def _stop_on_signals() -> threading.Event:
+    """SIGTERM or SIGINT sets the event and, the first time, raises Stopped where we are.
+
+    Raising is what cuts a request blocked on a silent server short (like
+    Ctrl-C's KeyboardInterrupt); the staging folder of a download cut off is
+    removed on the way out, and the model in service is untouched.
+    """
     stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        raise Stopped(signal.Signals(signum).name)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, handler)
     return stop

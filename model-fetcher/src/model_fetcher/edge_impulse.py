@@ -1,16 +1,20 @@
 """A small client for the Edge Impulse Studio API (only the calls the fetcher needs).
 
-The key travels only in the `x-api-key` header. Timeouts, connection resets
-and 5xx answers are retried with exponential backoff; 4xx answers and
-`success: false` bodies are not. No error text carries the key.
+The key travels only in the `x-api-key` header, and only to `EI_API_URL`'s
+origin (scheme, host and port): a redirect elsewhere (a storage bucket, say)
+is followed without it. Timeouts, connection resets and 5xx answers are
+retried with exponential backoff, waiting on the stop event so a stop cuts
+the wait short; 4xx answers and `success: false` bodies are not retried. No
+error text carries the key.
 """
 
 import hashlib
 import logging
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from model_store import ModelError, ModelInfo, resize_mode
@@ -20,6 +24,15 @@ log = logging.getLogger(__name__)
 KEY_FIX = "set EI_API_KEY to the project's API key from Edge Impulse Studio, Dashboard > Keys"
 CHANNELS = {"RGB": 3, "Grayscale": 1}
 CHUNK = 64 * 1024
+CONNECT_TIMEOUT = 5.0
+KEY_HEADER = "x-api-key"
+
+
+class Stopped(BaseException):
+    """The service was asked to stop (SIGTERM, SIGINT or the stop event); unwind now.
+
+    A BaseException, like KeyboardInterrupt, so no error handler on the way catches it.
+    """
 
 
 class EdgeImpulseError(Exception):
@@ -49,6 +62,31 @@ class RemoteModel:
     info: ModelInfo
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port made explicit."""
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+class _KeySession(requests.Session):
+    """A session that drops the key on a redirect to another origin.
+
+    requests strips `Authorization` across hosts itself, but not a custom
+    header such as `x-api-key`; `rebuild_auth` is its hook for each redirect.
+    """
+
+    def __init__(self, api_origin: tuple[str, str, int | None]) -> None:
+        super().__init__()
+        self._api_origin = api_origin
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        target = origin(prepared_request.url)
+        if target != self._api_origin and prepared_request.headers.pop(KEY_HEADER, None):
+            log.info("redirected to %s://%s: following without the API key", *target[:2])
+
+
 class EdgeImpulseClient:
     def __init__(
         self,
@@ -59,6 +97,7 @@ class EdgeImpulseClient:
         retries: int = 4,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
+        stop: threading.Event | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
@@ -66,8 +105,9 @@ class EdgeImpulseClient:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self._session = requests.Session()
-        self._session.headers["x-api-key"] = api_key
+        self._stop = stop or threading.Event()
+        self._session = _KeySession(origin(self.base_url))
+        self._session.headers[KEY_HEADER] = api_key
 
     def __repr__(self) -> str:
         return f"EdgeImpulseClient({self.base_url!r})"
@@ -144,14 +184,20 @@ class EdgeImpulseClient:
                 if attempt == self.retries:
                     raise EdgeImpulseError(f"{error} (gave up after {attempt + 1} tries)") from None
                 log.warning("%s; retrying in %.1f s", error, delay)
-                time.sleep(delay)
+                if self._stop.wait(delay):
+                    raise Stopped("stopped while waiting to retry") from None
                 delay = min(delay * 2, self.max_backoff)
         raise AssertionError("unreachable")
 
     def _request(self, path: str, params: dict | None, stream: bool) -> requests.Response:
         url = self.base_url + path
         try:
-            response = self._session.get(url, params=params, timeout=self.timeout, stream=stream)
+            response = self._session.get(
+                url,
+                params=params,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                stream=stream,
+            )
         except requests.Timeout:
             raise TransientError(f"GET {path} timed out after {self.timeout:g} s") from None
         except requests.ConnectionError as error:

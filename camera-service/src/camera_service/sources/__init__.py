@@ -1,19 +1,17 @@
 """Frame sources, chosen from CAMERA_SOURCE through one plain dict."""
 
-import logging
 from collections.abc import Callable
 
 from ..settings import Settings
+from .auto import AutoSource, AutoState, Probes
 from .base import FrameSource, SourceError
 from .demo import DemoSource
 from .file import FileSource
-from .picamera2 import Picamera2Source, camera_present
+from .picamera2 import Picamera2Source
 from .url import UrlSource
-from .v4l2 import V4l2Source, video_devices
+from .v4l2 import V4l2Source
 
-log = logging.getLogger(__name__)
-
-__all__ = ["SOURCES", "FrameSource", "SourceError", "create_source", "resolve_auto"]
+__all__ = ["SOURCES", "AutoState", "FrameSource", "SourceError", "create_source"]
 
 
 def _picamera2(target: str, s: Settings) -> FrameSource:
@@ -53,21 +51,20 @@ def parse_source(spec: str) -> tuple[str, str]:
     return kind, target
 
 
-def resolve_auto() -> str:
-    """picamera2 if a Pi camera is there, else the first V4L2 device, else demo."""
-    if camera_present():
-        choice, why = "picamera2", "a Pi camera is present"
-    elif devices := video_devices():
-        choice, why = f"v4l2:{devices[0]}", "no Pi camera, first V4L2 device"
-    else:
-        choice, why = "demo", "no Pi camera and no /dev/video* device"
-    log.info("CAMERA_SOURCE=auto: using %s (%s)", choice, why)
-    return choice
+def auto_probes(settings: Settings) -> Probes:
+    """How `auto` opens each candidate on this machine."""
+    return Probes(
+        open_picamera2=lambda: _picamera2("", settings),
+        open_v4l2=lambda path: _v4l2(path, settings),
+        open_demo=lambda: _demo("", settings),
+    )
 
 
-def create_source(spec: str, settings: Settings) -> FrameSource:
-    """The source for SPEC (auto already resolved)."""
+def create_source(spec: str, settings: Settings, auto: AutoState | None = None) -> FrameSource:
+    """The source for SPEC; `auto` records its choice in AUTO."""
     kind, target = parse_source(spec)
+    if kind == "auto":
+        return AutoSource(auto_probes(settings), auto if auto is not None else AutoState())
     if kind not in SOURCES:
         raise SourceError(f"unknown camera source kind {kind!r}")
     return SOURCES[kind](target, settings)

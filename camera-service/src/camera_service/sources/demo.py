@@ -2,7 +2,8 @@
 
 Slow pan and zoom, sensor noise, a slight brightness flicker and a new photo
 every few seconds. Motion follows the clock, so frames look the same however
-fast they are read.
+fast they are read. Its frames carry a frame code along the bottom (the
+capture stamps it, see `framecode`), so lag can be read from the picture.
 """
 
 import math
@@ -22,6 +23,7 @@ NOISE_TILES = 6
 class DemoSource:
     def __init__(self, width: int, height: int, fps: float) -> None:
         self.name = "demo"
+        self.frame_code = True
         self._size = (width, height)
         self._period = 1.0 / fps
         self._photos: list[np.ndarray] = []

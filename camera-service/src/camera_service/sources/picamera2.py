@@ -4,23 +4,9 @@
 only when this source is opened or probed.
 """
 
-import importlib.util
-
 import numpy as np
 
 from .base import SourceError
-
-
-def camera_present() -> bool:
-    """True when picamera2 is importable and libcamera sees at least one camera."""
-    if importlib.util.find_spec("picamera2") is None:
-        return False
-    try:
-        from picamera2 import Picamera2
-
-        return bool(Picamera2.global_camera_info())
-    except Exception:  # a broken libcamera install counts as no camera
-        return False
 
 
 class Picamera2Source:
@@ -43,8 +29,8 @@ class Picamera2Source:
             )
             camera.configure(config)
             camera.start()
-        except ImportError as error:
-            raise SourceError("picamera2 is not installed") from error
+        except ImportError as error:  # absent, or present but broken (e.g. its numpy)
+            raise SourceError(f"picamera2 cannot be imported: {error}") from error
         except Exception as error:
             raise SourceError(f"cannot start the Pi camera: {error}") from error
         self._camera = camera

@@ -1,0 +1,260 @@
+"""One H.264 encode shared by every WebRTC peer that negotiated H.264.
+
+aiortc's `RTCRtpSender` packs an `av.Packet` a track returns as-is
+(`encoder.pack`), so one libx264 encoder can feed any number of peers. The
+`SharedH264` task takes each captured frame (the camera's frame path only:
+`Capture.next_frame`), encodes it once in a worker thread, and keeps the last
+`RING` packets. Each peer has a thin `H264Track` that hands out the packet
+after the one it sent last; a peer that falls out of the ring, or a new one,
+waits for the next keyframe instead of growing a queue.
+
+What sharing loses, and how it is given back:
+
+- **Keyframes on demand.** aiortc only sets a private flag on PLI/FIR, which
+  it ignores for packets. Each peer's sender gets its `_send_keyframe` (the
+  one method aiortc calls on PLI and FIR) wrapped to also ask the shared
+  encoder for an IDR. Requests are merged and rate-limited (one IDR per
+  `KEYFRAME_GAP` seconds at most); a new or lagging peer asks the same way.
+- **SPS/PPS** are repeated before every IDR (libx264 `repeat-headers`), so a
+  peer can start at any keyframe. An IDR comes at least every `GOP_SECONDS`.
+- **One bitrate for all viewers**, `bitrate_for(size, fps)` (0.1 bit per pixel
+  per frame, 0.4 to 6 Mbit/s: 0.92 Mbit/s at 640x480, 30 fps); receiver
+  estimates (REMB) are not applied, since one viewer's network must not
+  lower everyone's picture.
+
+Encoders: libx264 (constrained baseline, `tune=zerolatency`, no B-frames,
+`preset=ultrafast`) everywhere. On a Raspberry Pi, `h264_v4l2m2m` (the SoC's
+encoder through V4L2) or picamera2's `H264Encoder` would take this CPU off
+the cores; `ENCODERS` is where such a codec goes, tried in order.
+"""
+
+import asyncio
+import collections
+import contextlib
+import fractions
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import av
+import cv2
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from .capture import Capture, Frame, FrameSignal
+
+log = logging.getLogger(__name__)
+
+CLOCK_RATE = 90_000
+TIME_BASE = fractions.Fraction(1, CLOCK_RATE)
+RING = 15  # packets kept for peers that are a little behind (0.5 s at 30 fps)
+KEYFRAME_GAP = 0.5  # seconds between IDRs at least, however many peers ask
+GOP_SECONDS = 10.0  # an IDR at least this often, even if nobody asks
+ENCODERS = ("libx264",)
+OPTIONS = {
+    "preset": "ultrafast",
+    "tune": "zerolatency",
+    "profile": "baseline",
+    "forced-idr": "1",
+    "x264-params": "repeat-headers=1:bframes=0",
+}
+
+
+def bitrate_for(size: tuple[int, int], fps: float) -> int:
+    """The one bitrate every viewer gets: 0.1 bit per pixel per frame, 0.4 to 6 Mbit/s."""
+    width, height = size
+    return int(max(400_000, min(6_000_000, width * height * fps * 0.1)))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    packet: av.Packet
+    index: int  # 1, 2, 3… per encoder run
+    keyframe: bool
+    seq: int  # the capture frame it came from
+
+
+class Encoder:
+    """One libx264 context; `encode` runs in a worker thread, one call at a time."""
+
+    def __init__(self, size: tuple[int, int], fps: float, bitrate: int) -> None:
+        self._context = av.CodecContext.create(ENCODERS[0], "w")
+        self._context.width, self._context.height = size
+        self._context.pix_fmt = "yuv420p"
+        self._context.time_base = TIME_BASE
+        self._context.framerate = fractions.Fraction(round(fps * 1000), 1000)
+        self._context.bit_rate = bitrate
+        self._context.gop_size = max(1, round(fps * GOP_SECONDS))
+        self._context.max_b_frames = 0
+        self._context.options = dict(OPTIONS)
+        self.size = size
+
+    def encode(self, frame: Frame, pts: int, keyframe: bool) -> list[av.Packet]:
+        yuv = cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420)
+        video = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        video.pts, video.time_base = pts, TIME_BASE
+        video.pict_type = (
+            av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
+        )
+        return list(self._context.encode(video))
+
+
+class SharedH264:
+    """The encoder task and its ring of packets; runs while at least one track is live."""
+
+    def __init__(self, capture: Capture, fps: float) -> None:
+        self._capture = capture
+        self._fps = fps
+        self._ring: collections.deque[Encoded] = collections.deque(maxlen=RING)
+        self._signal = FrameSignal()
+        self._tracks: set[H264Track] = set()
+        self._task: asyncio.Task | None = None
+        self._want_keyframe = False
+        self._last_keyframe = -KEYFRAME_GAP
+        self.index = 0
+        self.keyframes = 0
+        self.requests = 0
+        self.encoded = 0
+        self.bitrate = 0
+
+    def subscribe(self) -> "H264Track":
+        track = H264Track(self)
+        self._tracks.add(track)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="h264-encoder")
+        return track
+
+    def request_keyframe(self) -> None:
+        """An IDR soon: at once, or when `KEYFRAME_GAP` has passed since the last one."""
+        self.requests += 1
+        self._want_keyframe = True
+
+    async def close(self) -> None:
+        for track in list(self._tracks):
+            track.stop()
+        await self._stop_task()
+
+    def newest(self) -> int:
+        return self._ring[-1].index if self._ring else 0
+
+    def after(self, index: int) -> Encoded | None:
+        """The packet right after INDEX if the ring still holds it."""
+        for item in self._ring:
+            if item.index == index + 1:
+                return item
+        return None
+
+    def keyframe_after(self, index: int) -> Encoded | None:
+        for item in self._ring:
+            if item.index > index and item.keyframe:
+                return item
+        return None
+
+    async def wait(self, within: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._signal.wait(), within)
+
+    def leave(self, track: "H264Track") -> None:
+        self._tracks.discard(track)
+        if not self._tracks and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _stop_task(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self) -> None:
+        encoder: Encoder | None = None
+        start: float | None = None
+        last_seq = 0
+        while self._tracks:
+            frame = await self._capture.next_frame(last_seq, within=1.0)
+            if frame is None:
+                continue
+            last_seq = frame.seq
+            if encoder is None or encoder.size != (frame.width, frame.height):
+                self.bitrate = bitrate_for((frame.width, frame.height), self._fps)
+                encoder = Encoder((frame.width, frame.height), self._fps, self.bitrate)
+                start = frame.captured_at
+                self._want_keyframe = True
+            keyframe = self._keyframe_due(frame.captured_at)
+            pts = int((frame.captured_at - start) * CLOCK_RATE)
+            packets = await asyncio.to_thread(encoder.encode, frame, pts, keyframe)
+            self.encoded += 1
+            for packet in packets:
+                self._publish(packet, frame.seq)
+
+    def _keyframe_due(self, now: float) -> bool:
+        if not self._want_keyframe or now - self._last_keyframe < KEYFRAME_GAP:
+            return False
+        self._want_keyframe = False
+        self._last_keyframe = now
+        return True
+
+    def _publish(self, packet: av.Packet, seq: int) -> None:
+        self.index += 1
+        keyframe = bool(packet.is_keyframe)
+        if keyframe:
+            self.keyframes += 1
+            self._last_keyframe = max(self._last_keyframe, time.monotonic())
+        self._ring.append(Encoded(packet, self.index, keyframe, seq))
+        self._signal.fire()
+
+
+class H264Track(MediaStreamTrack):
+    """One peer's view of the shared encoder: the next packet, or a jump to a keyframe."""
+
+    kind = "video"
+
+    def __init__(self, shared: SharedH264) -> None:
+        super().__init__()
+        self._shared = shared
+        self._sent: int | None = None  # index of the packet sent last; None: needs a keyframe
+        self._since = 0  # when waiting for a keyframe: one after this index
+        self.skips = 0
+
+    def watch_keyframe_requests(self, sender) -> None:
+        """Turn the sender's PLI/FIR handling into a request to the shared encoder."""
+        ask_sender: Callable[[], None] = sender._send_keyframe
+
+        def send_keyframe() -> None:
+            ask_sender()  # aiortc's own flag (used only for frames it encodes)
+            self._shared.request_keyframe()
+
+        sender._send_keyframe = send_keyframe
+
+    async def recv(self) -> av.Packet:
+        if self._sent is None:
+            self._want_keyframe()
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            item = self._next()
+            if item is not None:
+                self._sent = item.index
+                return item.packet
+            await self._shared.wait(within=1.0)
+
+    def _next(self) -> Encoded | None:
+        if self._sent is None:
+            return self._shared.keyframe_after(self._since)
+        item = self._shared.after(self._sent)
+        if item is None and self._shared.newest() > self._sent + 1:
+            self.skips += 1  # fell out of the ring: resume at the next keyframe
+            log.debug("H.264 peer behind by %d packets", self._shared.newest() - self._sent)
+            self._sent = None
+            self._want_keyframe()
+        return item
+
+    def _want_keyframe(self) -> None:
+        """Start (again) at a keyframe encoded from now on, never an older one in the ring."""
+        self._since = self._shared.newest()
+        self._shared.request_keyframe()
+
+    def stop(self) -> None:
+        super().stop()
+        self._shared.leave(self)

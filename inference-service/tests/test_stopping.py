@@ -1,0 +1,65 @@
+"""inference-service exits within 3 s of SIGTERM, closing its clients' WebSockets."""
+
+import asyncio
+import base64
+import os
+import socket
+
+import aiohttp
+from support.services import Service, install_model
+from support.stopping import STOP_LIMIT, stop_seconds
+from support.timing import scaled
+
+
+def test_sigterm_with_an_idle_websocket_client_stops_in_time_and_says_going_away(tmp_path):
+    install_model(tmp_path / "models", "colors_rgb_int8")
+    service = Service(
+        "inference",
+        "inference_service",
+        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
+        tmp_path / "inference.log",
+    ).start()
+    try:
+        seconds, close = asyncio.run(_idle_client(service))
+    finally:
+        service.stop()
+    assert seconds < STOP_LIMIT, service.log()
+    assert service.proc.returncode == 0, service.log()
+    assert close == aiohttp.WSCloseCode.GOING_AWAY
+    print(f"inference-service stopped {seconds} s after SIGTERM with an idle client")
+
+
+async def _idle_client(service: Service) -> tuple[float, object]:
+    url = service.url.replace("http", "ws") + "/"
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.send_str('{"type": "hello"}')
+        await ws.receive(timeout=scaled(10))
+        (seconds,) = await asyncio.to_thread(stop_seconds, service.proc)
+        message = await ws.receive(timeout=scaled(5))
+        return seconds, message.data
+
+
+def test_sigterm_with_a_client_that_never_answers_the_close(tmp_path):
+    """A client that opened the WebSocket and then went silent (a frozen or vanished peer)."""
+    install_model(tmp_path / "models", "colors_rgb_int8")
+    service = Service(
+        "inference",
+        "inference_service",
+        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
+        tmp_path / "inference.log",
+    ).start()
+    try:
+        with socket.create_connection(("127.0.0.1", service.port), timeout=scaled(5)) as sock:
+            key = base64.b64encode(os.urandom(16)).decode()
+            sock.sendall(
+                f"GET / HTTP/1.1\r\nHost: inference\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            assert sock.recv(4096).startswith(b"HTTP/1.1 101")
+            (seconds,) = stop_seconds(service.proc)
+    finally:
+        service.stop()
+    assert seconds < STOP_LIMIT, service.log()
+    assert service.proc.returncode == 0, service.log()
+    print(f"inference-service stopped {seconds} s after SIGTERM with a silent client")

@@ -1,0 +1,1 @@
+"""Acts on the camera's results on the device: speech, a Sense HAT LED matrix, a webhook."""

@@ -1,0 +1,117 @@
+"""The webhook: every `P/event` once, retried through errors, never in the way of the others."""
+
+from pathlib import Path
+
+from outputs_helpers import Camera, Receiver, wait_for
+
+
+def webhook(service) -> dict:
+    return service.health()["webhook"]
+
+
+def test_every_event_arrives_once_in_order(start_outputs, camera: Camera, receiver: Receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    sent = [camera.event(label, start=1000.0 + i) for i, label in enumerate(["a", "b", "c", "d"])]
+    wait_for(lambda: webhook(service)["delivered"] == 4, 10, "four deliveries")
+    assert receiver.accepted == sent
+    assert receiver.attempts == sent  # no retries were needed, none were made
+    assert webhook(service)["state"] == "idle" and webhook(service)["queued"] == 0
+
+
+def test_events_are_retried_through_500_and_arrive_after(
+    start_outputs, camera: Camera, receiver: Receiver
+):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    receiver.status = 500
+    first = camera.event("sneakers", start=1.0)
+    wait_for(lambda: webhook(service)["retries"] >= 2, 10, "retries")
+    second = camera.event("running", start=2.0)
+    assert receiver.accepted == []
+    assert webhook(service)["state"] == "retrying" and webhook(service)["queued"] == 2
+    receiver.status = 200
+    wait_for(lambda: webhook(service)["delivered"] == 2, 20, "both events after recovery")
+    assert receiver.accepted == [first, second]
+    assert receiver.attempts.count(first) >= 3  # two answered 500, then the one that worked
+    assert receiver.attempts.count(second) == 1
+    assert webhook(service)["error"] is None
+
+
+def test_a_refused_event_is_dropped_not_retried(start_outputs, camera: Camera, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    receiver.status = 400
+    refused = camera.event("sneakers", start=1.0)
+    wait_for(lambda: webhook(service)["rejected"] == 1, 10, "the refusal")
+    receiver.status = 200
+    kept = camera.event("running", start=2.0)
+    wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the next event")
+    assert receiver.attempts == [refused, kept] and receiver.accepted == [kept]
+
+
+def test_the_queue_is_bounded_and_drops_the_oldest(start_outputs, camera: Camera, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url, WEBHOOK_QUEUE="2")
+    receiver.hold.set()  # the endpoint takes the request and does not answer
+    events = [camera.event("item-0", start=0.0)]
+    wait_for(lambda: webhook(service)["state"] == "sending", 10, "the first event in flight")
+    events += [camera.event(f"item-{i}", start=float(i)) for i in range(1, 6)]
+    wait_for(lambda: service.health()["messages"]["received"]["event"] == 6, 10, "the events")
+    state = webhook(service)
+    assert state["dropped"] == 3 and state["queued"] == 3  # one in flight, two waiting
+    receiver.hold.clear()
+    wait_for(lambda: webhook(service)["delivered"] == 3, 15, "the kept events")
+    assert receiver.accepted == [events[0], events[4], events[5]]
+
+
+def test_a_dead_endpoint_blocks_neither_speech_nor_display(
+    start_outputs, camera: Camera, receiver: Receiver, tmp_path: Path
+):
+    fb, out = tmp_path / "fb1", tmp_path / "speech"
+    service = start_outputs(
+        WEBHOOK_URL=receiver.url, SPEAK="on", AUDIO_OUTPUT=f"file:{out}", SENSEHAT_FB=str(fb)
+    )
+    receiver.hold.set()
+    camera.event("sneakers")
+    wait_for(lambda: webhook(service)["state"] == "sending", 10, "a hanging delivery")
+    camera.label("sneakers")
+    wait_for(lambda: service.health()["speech"]["said"] == 1, 15, "speech")
+    wait_for(lambda: service.health()["sensehat"]["state"] == "showing", 15, "the display")
+    assert len(list(out.glob("*.wav"))) == 1
+    assert webhook(service)["state"] == "sending" and receiver.accepted == []
+    receiver.hold.clear()
+    wait_for(lambda: webhook(service)["delivered"] == 1, 15, "the held event")
+
+
+def test_an_unreachable_endpoint_is_retried_with_backoff(start_outputs, camera: Camera, tmp_path):
+    closed = Receiver()  # bound, then closed: nothing listens on its port
+    url = closed.url
+    closed.server_close()
+    service = start_outputs(WEBHOOK_URL=url)
+    camera.event("sneakers")
+    wait_for(lambda: webhook(service)["retries"] >= 2, 10, "retries")
+    state = webhook(service)
+    assert state["state"] == "retrying" and state["delivered"] == 0
+    assert "connect" in state["error"].lower()
+
+
+def test_bad_events_are_not_posted(start_outputs, camera: Camera, receiver: Receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    camera.publish("event", "not json")
+    camera.publish("event", "[1, 2]")
+    camera.publish("event", '{"value": 0.9}')
+    good = camera.event("sneakers")
+    wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the good event")
+    assert receiver.attempts == [good]
+    assert service.health()["messages"]["rejected"] == 3
+
+
+def test_the_webhook_url_path_stays_secret(start_outputs, camera: Camera, receiver: Receiver):
+    secret = f"{receiver.url}/s3cret-token?key=abc"
+    service = start_outputs(WEBHOOK_URL=secret)
+    receiver.status = 500
+    camera.event("sneakers")
+    wait_for(lambda: webhook(service)["retries"] >= 1, 10, "a failed attempt")
+    receiver.status = 200
+    wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the delivery")
+    port = receiver.server_address[1]
+    assert webhook(service)["url"] == f"http://127.0.0.1:{port}/…"
+    service.stop()
+    assert "s3cret-token" not in service.log() and "key=abc" not in service.log()
