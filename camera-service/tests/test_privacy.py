@@ -29,6 +29,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from camera_helpers import get_status, serve, wait_until
 from camera_service.app import CAPTURE, INFERENCE
 from camera_service.capture import Capture, Frame
+from camera_service.collect.config import CollectSettings
 from camera_service.privacy import PRIVACY, Anonymizer, Box
 from camera_service.privacy.anonymizer import (
     DEMAND_HOLD,
@@ -461,3 +462,23 @@ def scrape(port: int) -> bytes:
             return response.read()
     except OSError:  # not listening yet
         return b""
+
+
+async def test_collected_samples_have_the_faces_hidden_and_are_not_wholly_blurred(
+    private, scene, tmp_path, http
+):
+    collect = CollectSettings(strategies=("interval",), interval=1.0, samples_dir=tmp_path / "s")
+    async with serve(replace(private, collect=collect)) as server:
+
+        async def samples():
+            async with http.get(server.make_url("/api/samples")) as response:
+                records = await response.json()
+            return records if len(records) >= 3 else None
+
+        records = await wait_until(samples, 20)
+        images = []
+        for record in records:
+            async with http.get(server.make_url(f"/api/samples/{record['id']}.jpg")) as response:
+                images.append(decode_jpeg(await response.read()))
+    assert all(faces_hidden(image, scene) for image in images)
+    assert all(psnr_outside(image, scene.image, list(scene.faces)) > 30 for image in images)
