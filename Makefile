@@ -49,6 +49,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/camera.py
+	$(PY) bench/privacy.py
 	$(PY) bench/collect.py
 	$(PY) bench/outputs.py
 	$(PY) bench/mqtt.py

@@ -9,6 +9,7 @@ import { MQTT_ROW } from "./mqtt.js";
 import { LAG_ROW, startFrameSync } from "./lag.js";
 import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
+import { createPrivacy } from "./privacy.js";
 import { topLabel } from "./results.js";
 import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
@@ -81,6 +82,9 @@ function startLive(doc, events) {
     setMode,
     layout,
   });
+  const privacy = createPrivacy(doc);
+  panel.addBlock(privacy.render);
+  privacy.start(events, getJson);
   const speech = createSpeech({
     checkbox: $("speak"),
     live: $("live"),

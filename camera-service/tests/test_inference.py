@@ -228,7 +228,16 @@ async def test_events_stream_status_then_results(settings, http, peer):
             _read_events(response, want={"status", "result"}), scaled(15)
         )
     status = events["status"][0]
-    assert set(status) == {"camera", "inference", "viewers", "auth", "uptime", "collect", "mqtt"}
+    assert set(status) == {
+        "camera",
+        "inference",
+        "viewers",
+        "auth",
+        "uptime",
+        "collect",
+        "mqtt",
+        "privacy",
+    }
     assert status["mqtt"] is None  # no MQTT_URL
     assert status["viewers"]["events"] == 1
     result = events["result"][0]

@@ -75,8 +75,10 @@ async def mqtt_block(http, server) -> dict:
 async def test_every_topic_with_its_retained_flag(settings, inference_url, mosquitto, prefix, http):
     p = prefix
     wanted = {f"{p}/{t}" for t in ("available", "result", "label", "event", "snapshot", "status")}
-    s = camera_settings(
-        replace(settings, inference_url=inference_url, inference_interval=0.25),
+    s = camera_settings(  # no counting window closes by itself here: COUNTS is the only one
+        replace(
+            settings, inference_url=inference_url, inference_interval=0.25, count_interval=3600
+        ),
         mosquitto.url,
         p,
         SNAPSHOT_INTERVAL="1",

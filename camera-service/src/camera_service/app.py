@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from . import auth, bodies, metrics
+from . import auth, bodies, counts, metrics, privacy
 from .capture import Capture
 from .collect import routes as collect_routes
 from .collect.collector import Collector
@@ -17,7 +17,7 @@ from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
 from .settings import Settings, redact_url
 from .sources import AutoState, create_source
-from .telemetry import TELEMETRY, Telemetry, telemetry_ctx, telemetry_metrics
+from .telemetry import TELEMETRY, Telemetry, publish_counts, telemetry_ctx, telemetry_metrics
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,9 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     _build_parts(app, settings)
+    app.cleanup_ctx.append(privacy.background)
     app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.append(counts.background)
     if TELEMETRY in app:
         app.cleanup_ctx.append(telemetry_ctx)
     app.on_shutdown.append(_close_streams)
@@ -63,11 +65,13 @@ def create_app(settings: Settings) -> web.Application:
 
 def _build_parts(app: web.Application, settings: Settings) -> None:
     auto = app[AUTO] = AutoState()
+    anonymizer = privacy.build(settings)
     capture = Capture(
         lambda: create_source(settings.camera_source, settings, auto),
         (settings.width, settings.height),
         settings.fps,
         settings.rotation,
+        anonymize=anonymizer,  # everything that leaves the service reads frames after this
     )
     events = Events()
     # Everything that acts on inference results (the page's events, counts,
@@ -83,8 +87,19 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         settings.inference_interval,
         capture,
         on_result=lambda result: _dispatch(listeners, result),
-        jpeg_of=app[MJPEG].jpeg_of,
+        # In privacy mode inference gets the raw frame: its JPEG must never be the stream's.
+        jpeg_of=app[MJPEG].jpeg_of if anonymizer is None else None,
     )
+    tally = counts.Counts(settings.count_interval, faces_from_detector=anonymizer is not None)
+    app[counts.COUNTS] = tally
+    listeners.append(lambda result: tally.add_result(result, app[INFERENCE].model))
+    tally.listeners.append(lambda window: events.publish("counts", window))
+    tally.listeners.append(lambda window: publish_counts(app, window))  # P/counts
+    if anonymizer is not None:
+        app[privacy.PRIVACY] = anonymizer
+        anonymizer.attach(capture)
+        listeners.append(anonymizer.on_result)
+        anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
     app[metrics.METRICS] = metrics.create_registry(
@@ -94,7 +109,8 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
             app[INFERENCE],
             lambda: camera_state(capture) == "running",
             lambda: viewers(app),
-        )
+        ),
+        *privacy.metrics(anonymizer),
     )
     collector = Collector(settings.collect, capture, events.publish)
     app[collect_routes.COLLECTOR] = collector
@@ -123,6 +139,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/results", results)
     app.router.add_get("/api/events", events_route)
     app.router.add_get("/api/status", status_route)
+    app.router.add_get("/api/counts", counts.counts_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.route)
     collect_routes.add_routes(app)
@@ -210,6 +227,7 @@ def status(app: web.Application) -> dict:
             "error": inference.error,
         },
         "viewers": viewers(app),
+        "privacy": privacy.status(app),
         "auth": settings.auth_enabled,
         "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),

@@ -1,13 +1,20 @@
 """One capture thread per service: newest frame wins.
 
-The thread reads the source, resizes and rotates each frame once, keeps only
-the newest one and tells the event loop a frame arrived. A failing source is
-closed and opened again with backoff; the server keeps serving meanwhile.
+The thread reads the source, resizes and rotates each frame once, passes it
+through the anonymizer (privacy mode), keeps only the newest one and tells
+the event loop a frame arrived. A failing source is closed and opened again
+with backoff; the server keeps serving meanwhile.
+
+`latest` and `next_frame` give only frames that went through the anonymizer:
+they are what may leave the service (WebRTC, MJPEG, snapshots, telemetry,
+samples). The raw frame is kept apart for the inference client alone
+(`next_frame_for_inference`), which must see faces to find them.
 """
 
 import asyncio
 import collections
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +42,7 @@ class Frame:
     image: np.ndarray  # BGR, read-only, already resized and rotated
     seq: int  # 1, 2, 3… for the service's lifetime
     captured_at: float  # time.monotonic()
+    blurred: bool = False  # privacy mode could not clear it: wholly blurred
 
     @property
     def width(self) -> int:
@@ -63,7 +71,13 @@ class FrameSignal:
 
 
 class Capture:
-    """Reads frames in its own thread; `latest` is the newest, `signal` wakes waiters."""
+    """Reads frames in its own thread; `latest` is the newest, `signal` wakes waiters.
+
+    ANONYMIZE (privacy mode) turns each raw frame into the one that may leave
+    the service; it runs in the capture thread, before any consumer sees it.
+    It may answer None (nothing to send now) and hand a frame it held back to
+    `publish_late` once it is safe.
+    """
 
     def __init__(
         self,
@@ -71,14 +85,19 @@ class Capture:
         size: tuple[int, int],
         fps: float,
         rotation: int,
+        anonymize: Callable[[Frame], Frame | None] | None = None,
     ) -> None:
         self._open_source = open_source
+        self._anonymize = anonymize
+        self._raw: Frame | None = None
         self._size = size
         self._period = 1.0 / fps
         self._rotation = rotation
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._latest: Frame | None = None
+        self._latest_lock = threading.Lock()
+        self.demanded_at = -math.inf  # when a consumer last asked for frames (privacy paces on it)
         self._times: collections.deque[float] = collections.deque(maxlen=max(4, int(fps * 2)))
         self._notify: Callable[[], None] = lambda: None
         self.signal = FrameSignal()
@@ -118,8 +137,38 @@ class Capture:
 
     async def next_frame(self, after_seq: int, within: float) -> Frame | None:
         """The newest frame newer than AFTER_SEQ, or None after WITHIN seconds."""
+        self.demanded_at = time.monotonic()
+        return await self._next(lambda: self._latest, after_seq, within)
+
+    async def clear_frame(self, within: float) -> Frame | None:
+        """The latest frame, waiting up to WITHIN seconds for one privacy mode did not blur.
+
+        For one-off takers (snapshots): in privacy mode the detector runs slowly
+        while nobody watches, so the frame at hand may be wholly blurred.
+        """
         deadline = time.monotonic() + within
-        while (frame := self._latest) is None or frame.seq <= after_seq:
+        frame = self._latest
+        while frame is None or frame.blurred or time.monotonic() - frame.captured_at > 1.0:
+            remaining = deadline - time.monotonic()
+            newer = await self.next_frame(frame.seq if frame else 0, remaining)
+            if newer is None:
+                return self._latest
+            frame = newer
+        return frame
+
+    async def next_frame_for_inference(self, after_seq: int, within: float) -> Frame | None:
+        """Like `next_frame`, but the frame before the anonymizer: for the inference client only.
+
+        inference-service runs on the device and must see faces to detect them;
+        nothing else may take frames from here.
+        """
+        return await self._next(lambda: self._raw, after_seq, within)
+
+    async def _next(
+        self, newest: Callable[[], Frame | None], after_seq: int, within: float
+    ) -> Frame | None:
+        deadline = time.monotonic() + within
+        while (frame := newest()) is None or frame.seq <= after_seq:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -195,8 +244,31 @@ class Capture:
             image = framecode.stamp(image, self.frames, time.time())
             image.flags.writeable = False
         self._times.append(now)
-        self._latest = Frame(image, self.frames, now)
+        raw = Frame(image, self.frames, now)
+        self._raw = raw
+        if self._anonymize is None:
+            self._latest = raw
+        else:
+            try:
+                out = self._anonymize(raw)
+            except Exception:  # fail closed: this frame is not published at all
+                log.exception("Anonymizing frame %s failed; not sent", raw.seq)
+                out = None
+            if out is not None:
+                self._set_latest(out)
         self._notify()
+
+    def publish_late(self, frame: Frame) -> None:
+        """Make FRAME, anonymized after the fact, the latest unless a newer one is; any thread."""
+        if self._set_latest(frame):
+            self._notify()
+
+    def _set_latest(self, frame: Frame) -> bool:
+        with self._latest_lock:
+            if self._latest is not None and self._latest.seq >= frame.seq:
+                return False
+            self._latest = frame
+            return True
 
 
 def _close_quietly(source: FrameSource) -> None:

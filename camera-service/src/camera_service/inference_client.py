@@ -151,7 +151,7 @@ class InferenceClient:
         due = time.monotonic()
         while True:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            frame = await self._capture.next_frame(last_seq, within=5.0)
+            frame = await self._capture.next_frame_for_inference(last_seq, within=5.0)
             if frame is None:
                 continue  # no camera frames now; keep the connection
             last_seq = frame.seq

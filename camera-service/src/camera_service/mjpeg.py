@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BOUNDARY = "frame"
 JPEG_QUALITY = 80
+SNAPSHOT_WAIT = 2.0  # seconds a snapshot may wait for a frame privacy mode did not blur
 SEND_BUFFER = 128 * 1024  # bytes the kernel may hold per client: keeps slow clients near live
 
 
@@ -70,7 +71,7 @@ class MjpegStream:
 
     async def snapshot(self) -> Jpeg | None:
         """The newest frame as JPEG, encoded only if nobody encoded it yet."""
-        frame = self._capture.latest
+        frame = await self._capture.clear_frame(within=SNAPSHOT_WAIT)
         if frame is None:
             return None
         if self._jpeg is None or self._jpeg.seq < frame.seq:

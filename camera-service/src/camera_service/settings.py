@@ -21,6 +21,7 @@ ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
 SOURCE_FORMS = (
     "auto, demo, picamera2, v4l2, v4l2:/dev/videoN, rtsp://..., http(s)://... or file:PATH"
 )
+PRIVACY_MODES = ("off", "blur", "pixelate", "fill")
 _SECRET_FIELDS = {"password", "turn_password", "turn_username"}
 
 
@@ -46,6 +47,9 @@ class Settings:
     inference_interval: float = 1.0
     web_dir: Path = field(default_factory=lambda: default_web_dir())
     max_peers: int = 8
+    privacy: str = "off"
+    privacy_labels: tuple[str, ...] = ("face",)
+    count_interval: float = 10.0
     collect: CollectSettings = field(default_factory=CollectSettings)
     mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
 
@@ -98,6 +102,11 @@ class Settings:
             ),
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
             max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
+            privacy=_choice(env, "PRIVACY", PRIVACY_MODES),
+            privacy_labels=_labels(env, "PRIVACY_LABELS", "face"),
+            count_interval=_number(
+                env, "COUNT_INTERVAL", float, "10", "seconds from 1 to 3600", 1, 3600
+            ),
             collect=_collect(env),
             mqtt=mqtt_settings(env),
         )
@@ -199,6 +208,22 @@ def _ice_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str
     if not re.fullmatch(r"[a-z]+:[^\s/]+(\?transport=(udp|tcp))?", raw):
         raise _fail(name, raw, f"{schemes[0]}HOST[:PORT] or HOST[:PORT]")
     return raw
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip() or choices[0]
+    if raw.lower() not in choices:
+        raise _fail(name, raw, ", ".join(choices))
+    return raw.lower()
+
+
+def _labels(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip() or default
+    labels = tuple(label.strip() for label in raw.split(","))
+    accepts = "labels separated by commas, e.g. face,person (each 1 to 64 printable characters)"
+    if not all(0 < len(label) <= 64 and label.isprintable() for label in labels):
+        raise _fail(name, raw, accepts)
+    return labels
 
 
 def _ws_url(env: Mapping[str, str]) -> str:

@@ -175,8 +175,8 @@ class Collector:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._capture.signal.wait(), FRAME_WAIT)
             frame = self._capture.latest
-            if frame is None or frame.seq <= last_seq:
-                continue
+            if frame is None or frame.seq <= last_seq or frame.blurred:
+                continue  # (privacy mode: a wholly blurred frame is no sample)
             last_seq = frame.seq
             self._ring.append(frame)
             sampler = self.sampler

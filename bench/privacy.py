@@ -1,0 +1,239 @@
+"""Benchmark privacy mode: the detector's recall and time, and what privacy costs the service.
+
+    .venv/bin/python bench/privacy.py [--seconds 10] [--scenes 12]
+
+Part 1 (in this process): the bundled CenterFace detector at several input
+sizes on 640x480 scenes with faces 24-200 px wide (the astronaut pasted at
+random places, light varied, mirrored; tests/support/faces.py): the share of
+faces found (IoU >= 0.3), false detections on photos without a face, and
+the time per detection.
+
+Part 2: two camera-service subprocesses side by side, at the same time, on
+the same scene (`file:` source, 640x480, 30 fps), one with PRIVACY=off and
+one with PRIVACY=blur: CPU seconds per captured frame (psutil), with no
+viewer and with one MJPEG viewer each, and the ratio on/off. Both run
+together, so whatever else the machine does weighs on both alike.
+"""
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import psutil
+from aiohttp import ClientSession
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from camera_service.privacy.anonymizer import DETECT_PERIOD  # noqa: E402
+from camera_service.privacy.detector import CenterFace  # noqa: E402
+from support.faces import BACKGROUNDS, compose, iou, random_scene  # noqa: E402
+
+SIZES = (24, 30, 40, 60, 90, 130, 200)
+INPUTS = ((320, 256), (416, 320), (480, 352), (640, 480))
+SHIPPED = CenterFace().input_size
+GOAL = 1.5
+
+
+# --- part 1: recall and time per detection ------------------------------------------------
+
+
+def recall_table(scenes_per_size: int) -> list[str]:
+    rng = np.random.default_rng(12)
+    scenes = [
+        (width, random_scene(rng, width, 1 if width >= 130 else 3))
+        for width in SIZES
+        for _ in range(scenes_per_size)
+    ]
+    empty = [compose([], name).image for name in BACKGROUNDS]
+    head = "| input | " + " | ".join(f"{w} px" for w in SIZES) + " | false / empty photo | CPU ms |"
+    lines = [head, "|" + "---|" * (len(SIZES) + 3)]
+    for size in INPUTS:
+        detector = CenterFace(size)
+        detector.detect(empty[0])  # warm up
+        found = dict.fromkeys(SIZES, 0)
+        total = dict.fromkeys(SIZES, 0)
+        times = []
+        for width, scene in scenes:
+            started = time.process_time()
+            boxes = detector.detect(scene.image)
+            times.append(time.process_time() - started)
+            for face in scene.faces:
+                total[width] += 1
+                found[width] += any(iou(face, (b.x, b.y, b.width, b.height)) >= 0.3 for b in boxes)
+        false = sum(len(detector.detect(image)) for image in empty) / len(empty)
+        name = f"{size[0]}x{size[1]}" + (" (shipped)" if size == SHIPPED else "")
+        cells = " | ".join(f"{found[w] / total[w]:.0%}" for w in SIZES)
+        lines.append(f"| {name} | {cells} | {false:.1f} | {np.median(times) * 1000:.1f} |")
+    return lines
+
+
+# --- part 2: the service, privacy off and on, side by side ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+class Service:
+    def __init__(self, privacy: str, folder: Path, fps: int) -> None:
+        self.privacy = privacy
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "CAMERA_SOURCE": f"file:{folder}",
+            "CAMERA_RESOLUTION": "640x480",
+            "CAMERA_FPS": str(fps),
+            "INFERENCE_URL": "ws://127.0.0.1:9",
+            "PRIVACY": privacy,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "camera_service"], env=env, stderr=subprocess.DEVNULL
+        )
+        self.ps = psutil.Process(self.proc.pid)
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"PRIVACY={self.privacy}: the service did not become healthy")
+
+    def reading(self) -> tuple[float, dict[str, float]]:
+        times = self.ps.cpu_times()
+        return times.user + times.system, scrape(self.port)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def mjpeg_client(session: ClientSession, port: int) -> None:
+    async with session.get(f"http://127.0.0.1:{port}/mjpeg") as response:
+        while await response.content.read(65536):
+            pass
+
+
+async def window(services: list[Service], seconds: float, viewers: int) -> list[dict]:
+    async with ClientSession() as session:
+        tasks = [
+            asyncio.create_task(mjpeg_client(session, s.port))
+            for s in services
+            for _ in range(viewers)
+        ]
+        await asyncio.sleep(1.5)  # viewers connected, detection at its pace
+        before = [s.reading() for s in services]
+        await asyncio.sleep(seconds)
+        after = [s.reading() for s in services]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return [measure(b, a) for b, a in zip(before, after, strict=True)]
+
+
+def measure(before: tuple[float, dict], after: tuple[float, dict]) -> dict:
+    (cpu0, m0), (cpu1, m1) = before, after
+
+    def delta(name: str) -> float:
+        return m1.get(name, 0.0) - m0.get(name, 0.0)
+
+    frames = delta("camera_frames_captured_total")
+    detections = delta("camera_privacy_detect_seconds_count")
+    blurred = delta('camera_privacy_frames_total{outcome="blurred"}')
+    withheld = delta('camera_privacy_frames_total{outcome="withheld"}')
+    return {
+        "cpu_ms": (cpu1 - cpu0) / max(frames, 1) * 1000,
+        "frames": int(frames),
+        "detect_ms": delta("camera_privacy_detect_seconds_sum") / detections * 1000
+        if detections
+        else None,
+        "detections": int(detections),
+        "blurred": blurred / max(frames, 1),
+        "withheld": withheld / max(frames, 1),
+    }
+
+
+async def service_table(seconds: float) -> list[str]:
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        scene = compose([(60, 150, 150), (120, 420, 260), (40, 560, 100)])
+        cv2.imwrite(str(folder / "scene.png"), scene.image)
+        services = [Service("off", folder, 30), Service("blur", folder, 30)]
+        try:
+            for service in services:
+                service.wait_healthy()
+            await asyncio.sleep(2.0)
+            idle = await window(services, seconds, 0)
+            viewed = await window(services, seconds, 1)
+        finally:
+            for service in services:
+                service.stop()
+    lines = [
+        "| viewers | CPU per frame, off | CPU per frame, blur | ratio | detector | detections "
+        "| frames fully blurred | frames withheld |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, (off, on) in (("none", idle), ("1 MJPEG", viewed)):
+        ratio = on["cpu_ms"] / off["cpu_ms"]
+        verdict = "ok" if ratio <= GOAL else "over"
+        lines.append(
+            f"| {name} | {off['cpu_ms']:.2f} ms ({off['frames']} frames) "
+            f"| {on['cpu_ms']:.2f} ms ({on['frames']} frames) "
+            f"| {ratio:.2f}x (goal <= {GOAL}x) {verdict} | {on['detect_ms']:.1f} ms "
+            f"| {on['detections'] / seconds:.1f}/s | {on['blurred']:.1%} | {on['withheld']:.1%} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--scenes", type=int, default=12, help="scenes per face size")
+    args = parser.parse_args()
+    out = [
+        f"CenterFace on OpenCV {cv2.__version__} dnn, {os.cpu_count()} cores; "
+        f"detection at most every {DETECT_PERIOD} s",
+        "",
+        "Faces found, by face width in a 640x480 frame "
+        f"({args.scenes} scenes per width, 1-3 faces each):",
+        "",
+        *recall_table(args.scenes),
+        "",
+        f"camera-service, 640x480 at 30 fps, off and blur side by side, {args.seconds:.0f} s:",
+        "",
+        *asyncio.run(service_table(args.seconds)),
+    ]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()
