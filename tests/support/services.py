@@ -83,7 +83,31 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30, healthy: bool = True) -> Service:
-        """Start the process and, unless `healthy` is False, wait for /healthz to answer 200."""
+        """Start the process and, unless `healthy` is False, wait for /healthz to answer 200.
+
+        A free port can be taken by another process between `free_port()` and the
+        service's bind; the service then exits at once saying so, and is started
+        again on another free port (at most twice).
+        """
+        for _ in range(3):
+            self._launch()
+            if not healthy:
+                return self
+            deadline = time.monotonic() + scaled(timeout)
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if http_status(f"{self.url}/healthz") == 200:
+                    return self
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"{self.name} not healthy within {timeout} s:\n{self.log()}")
+            if "address already in use" not in self.log():
+                break
+            self.port = free_port()
+        raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+
+    def _launch(self) -> None:
         env = {**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -94,16 +118,6 @@ class Service:
             cwd=self.log_path.parent,
         )
         log.close()
-        if not healthy:
-            return self
-        deadline = time.monotonic() + scaled(timeout)
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
-            if http_status(f"{self.url}/healthz") == 200:
-                return self
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} not healthy within {timeout} s:\n{self.log()}")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
