@@ -4,6 +4,8 @@ import asyncio
 import logging
 import sys
 
+import cv2
+
 from . import serving
 from .app import create_app
 from .settings import Settings, SettingsError
@@ -22,6 +24,10 @@ def main() -> None:
         sys.stderr.write(f"camera-service: {error}\n")
         sys.exit(2)
     log.info("Starting with %r", settings)
+    # One OpenCV thread: each resize, encode and face detection runs on the
+    # thread that asked for it. Spreading them over the cores costs more CPU
+    # than it saves time here (measured in bench/privacy.py).
+    cv2.setNumThreads(1)
     asyncio.run(serving.serve(create_app(settings), settings.port))
 
 
