@@ -18,6 +18,8 @@ from camera_service.settings import Settings
 from support.timing import scaled
 
 USER, PASSWORD = "admin", "s3cret-pass"
+# The blocks of /api/status (and of the page's `status` events).
+STATUS_KEYS = {"camera", "inference", "viewers", "auth", "uptime", "collect", "mqtt", "privacy"}
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
 

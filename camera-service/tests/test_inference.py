@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from aiohttp import WSCloseCode, WSMsgType, web
-from camera_helpers import get_status, serve, wait_until
+from camera_helpers import STATUS_KEYS, get_status, serve, wait_until
 from camera_service.app import MJPEG
 from camera_service.inference_client import map_boxes, send_scale
 from support.metrics import sample
@@ -228,16 +228,7 @@ async def test_events_stream_status_then_results(settings, http, peer):
             _read_events(response, want={"status", "result"}), scaled(15)
         )
     status = events["status"][0]
-    assert set(status) == {
-        "camera",
-        "inference",
-        "viewers",
-        "auth",
-        "uptime",
-        "collect",
-        "mqtt",
-        "privacy",
-    }
+    assert set(status) == STATUS_KEYS
     assert status["mqtt"] is None  # no MQTT_URL
     assert status["viewers"]["events"] == 1
     result = events["result"][0]

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from camera_helpers import (
+    STATUS_KEYS,
     decode,
     get_status,
     quadrants,
@@ -48,16 +49,7 @@ async def test_status_snapshot_and_health(service, http):
         0,
     )
     assert camera["target_fps"] == 15 and camera["frames"] > 0
-    assert set(status) == {
-        "camera",
-        "inference",
-        "viewers",
-        "auth",
-        "uptime",
-        "collect",
-        "mqtt",
-        "privacy",
-    }
+    assert set(status) == STATUS_KEYS
     assert status["mqtt"] is None  # no MQTT_URL
     assert status["viewers"] == {"webrtc": 0, "mjpeg": 0, "events": 0}
     assert status["inference"]["state"] == "offline" and status["auth"] is False

@@ -18,7 +18,6 @@ import datetime
 import getpass
 import ipaddress
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from support.services import free_port
+from support.services import free_port, terminate
 from support.timing import scaled
 
 
@@ -105,12 +104,7 @@ class Mosquitto:
         """SIGTERM: clients lose their connections; the persistence file is written."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=scaled(10))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
     def log(self) -> str:
         text = ""

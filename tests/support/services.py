@@ -67,6 +67,16 @@ def get_json(url: str, auth: tuple[str, str] | None = None) -> dict:
         return json.loads(response.read() or b"null")
 
 
+def terminate(proc: subprocess.Popen) -> None:
+    """SIGTERM, a scaled wait, then SIGKILL if it is still there."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=scaled(10))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @dataclass
 class Service:
     """One service as a subprocess, its output kept in a log file."""
@@ -122,12 +132,7 @@ class Service:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=scaled(10))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
