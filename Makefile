@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service outputs-service
 RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
 
-.PHONY: run test test-web system-packages lint bench models clean
+.PHONY: run test test-web system-packages lint bench models face-model clean
 
 $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,17 @@ bench: $(VENV)/.dev
 	$(PY) bench/lag.py
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
-models:
+models: .venv-models
+	.venv-models/bin/python tools/build_models.py
+
+## Rebuild privacy mode's int8 face detector from the CenterFace ONNX (dev-time).
+face-model: .venv-models
+	.venv-models/bin/python tools/build_face_model.py
+
+.venv-models: tools/requirements-models.txt
 	$(PYTHON) -m venv .venv-models
 	.venv-models/bin/pip install -q -r tools/requirements-models.txt
-	.venv-models/bin/python tools/build_models.py
+	touch .venv-models
 
 clean:
 	rm -rf $(VENV) .venv-models .data artifacts

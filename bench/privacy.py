@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/privacy.py [--seconds 10] [--scenes 12]
 
-Part 1 (in this process): the bundled CenterFace detector at several input
-sizes on 640x480 scenes with faces 24-200 px wide (the astronaut pasted at
+Part 1 (in this process): the shipped detector (CenterFace, int8, LiteRT)
+beside CenterFace as published (float ONNX on OpenCV's dnn) at several input
+sizes, on 640x480 scenes with faces 24-200 px wide (the astronaut pasted at
 random places, light varied, mirrored; tests/support/faces.py): the share of
 faces found (IoU >= 0.3), false detections on photos without a face, and
-the time per detection.
+the CPU time per detection, both on one thread as the service runs them.
 
 Part 2: two camera-service subprocesses side by side, at the same time, on
 the same scene (`file:` source, 640x480, 30 fps), one with PRIVACY=off and
@@ -37,10 +38,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from camera_service.privacy.anonymizer import DETECT_PERIOD  # noqa: E402
 from camera_service.privacy.detector import CenterFace  # noqa: E402
 from support.faces import BACKGROUNDS, compose, iou, random_scene  # noqa: E402
+from support.float_centerface import FloatCenterFace  # noqa: E402
 
 SIZES = (24, 30, 40, 60, 90, 130, 200)
-INPUTS = ((320, 256), (416, 320), (480, 352), (640, 480))
-SHIPPED = CenterFace().input_size
+FLOAT_INPUTS = ((320, 256), (416, 320), (640, 480))
 GOAL = 1.5
 
 
@@ -55,10 +56,14 @@ def recall_table(scenes_per_size: int) -> list[str]:
         for _ in range(scenes_per_size)
     ]
     empty = [compose([], name).image for name in BACKGROUNDS]
-    head = "| input | " + " | ".join(f"{w} px" for w in SIZES) + " | false / empty photo | CPU ms |"
+    widths = " | ".join(f"{w} px" for w in SIZES)
+    head = f"| model, input | {widths} | false / empty photo | CPU ms |"
     lines = [head, "|" + "---|" * (len(SIZES) + 3)]
-    for size in INPUTS:
-        detector = CenterFace(size)
+    shipped = CenterFace()
+    detectors = [(f"int8 LiteRT {shipped.input_size[0]}x{shipped.input_size[1]} (shipped)",
+                  shipped)]  # fmt: skip
+    detectors += [(f"float dnn {w}x{h}", FloatCenterFace((w, h))) for w, h in FLOAT_INPUTS]
+    for name, detector in detectors:
         detector.detect(empty[0])  # warm up
         found = dict.fromkeys(SIZES, 0)
         total = dict.fromkeys(SIZES, 0)
@@ -71,7 +76,6 @@ def recall_table(scenes_per_size: int) -> list[str]:
                 total[width] += 1
                 found[width] += any(iou(face, (b.x, b.y, b.width, b.height)) >= 0.3 for b in boxes)
         false = sum(len(detector.detect(image)) for image in empty) / len(empty)
-        name = f"{size[0]}x{size[1]}" + (" (shipped)" if size == SHIPPED else "")
         cells = " | ".join(f"{found[w] / total[w]:.0%}" for w in SIZES)
         lines.append(f"| {name} | {cells} | {false:.1f} | {np.median(times) * 1000:.1f} |")
     return lines
@@ -215,12 +219,13 @@ async def service_table(seconds: float) -> list[str]:
 
 
 def main() -> None:
+    cv2.setNumThreads(1)  # as camera-service runs OpenCV
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--scenes", type=int, default=12, help="scenes per face size")
     args = parser.parse_args()
     out = [
-        f"CenterFace on OpenCV {cv2.__version__} dnn, {os.cpu_count()} cores; "
+        f"CenterFace; OpenCV {cv2.__version__}; {os.cpu_count()} cores; "
         f"detection at most every {DETECT_PERIOD} s",
         "",
         "Faces found, by face width in a 640x480 frame "

@@ -10,6 +10,8 @@ const ICE_GATHERING_TIMEOUT_MS = 4000; // send the offer with what we have by th
 const DISCONNECTED_GRACE_MS = 4000; // ICE "disconnected" may recover by itself
 const STALL_TIMEOUT_MS = 6000; // a playing stream that decodes nothing for this long is dropped
 
+const ICE_CONNECTED = new Set(["connected", "completed"]);
+
 export class NotWebrtc extends Error {} // WebRTC itself does not work: fall back to MJPEG
 
 // The mode asked for in the page's query (`?mode=webrtc|mjpeg`), or null.
@@ -35,7 +37,11 @@ export function createStream({ state, video, img, forced, setMode, layout, hasWe
       if ((await framesDecoded(pc)) > 0 && video.videoWidth > 0) return;
       await sleep(150);
     }
-    throw new NotWebrtc(`no video frame was decoded within ${FIRST_FRAME_TIMEOUT_MS / 1000} s`);
+    const seconds = FIRST_FRAME_TIMEOUT_MS / 1000;
+    if (!ICE_CONNECTED.has(pc.iceConnectionState)) {
+      throw new NotWebrtc(`the WebRTC connection (ICE) did not connect within ${seconds} s`);
+    }
+    throw new NotWebrtc(`no video frame was decoded within ${seconds} s`);
   }
 
   return {

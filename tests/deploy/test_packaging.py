@@ -1,14 +1,17 @@
-"""camera-service carries its page: a wheel built outside the checkout serves it."""
+"""camera-service carries its page and its face model: a wheel built outside the checkout
+serves the page and runs privacy mode."""
 
 import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
 
-from support.services import Service, http_status
+from support.services import Service, get_json, http_status
+from support.timing import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -49,7 +52,15 @@ def test_the_wheel_carries_every_file_of_web(tmp_path):
     assert packaged == web_files()
 
 
-def test_a_wheel_install_serves_the_page_without_web_dir(tmp_path):
+def test_the_wheel_carries_the_face_model_and_its_licence_only(tmp_path):
+    wheel = build_wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as archive:
+        model = {n for n in archive.namelist() if n.startswith("camera_service/privacy/model/")}
+    folder = "camera_service/privacy/model/"
+    assert model == {folder + "LICENSE.md", folder + "centerface_int8.tflite"}
+
+
+def test_a_wheel_install_serves_the_page_and_runs_privacy_mode(tmp_path):
     wheel = build_wheel(tmp_path)
     site = tmp_path / "site"
     subprocess.run(
@@ -65,6 +76,7 @@ def test_a_wheel_install_serves_the_page_without_web_dir(tmp_path):
             "PYTHONPATH": str(site),  # the wheel's package before the checkout's editable one
             "CAMERA_SOURCE": "demo",
             "INFERENCE_URL": "ws://127.0.0.1:9",
+            "PRIVACY": "blur",
         },
         tmp_path / "camera.log",
     )
@@ -73,6 +85,13 @@ def test_a_wheel_install_serves_the_page_without_web_dir(tmp_path):
         page = _get(f"{service.url}/")
         for name in web_files():
             assert http_status(f"{service.url}/{name}") == 200, name
+        deadline = time.monotonic() + scaled(20)
+        privacy = get_json(f"{service.url}/api/status")["privacy"]
+        while privacy["detect_ms"] is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+            privacy = get_json(f"{service.url}/api/status")["privacy"]
+        assert privacy["detector"] == "centerface"
+        assert privacy["detect_ms"] is not None, "the wheel's face model never ran"
     finally:
         service.stop()
     assert page == (WEB / "index.html").read_bytes()
