@@ -23,6 +23,8 @@ systemd-binfmt; in a container without it, mount binfmt_misc and write
    inference-service loads it and `/classify` must say `cat` for the demo
    cat photo, camera-service (through its ENTRYPOINT and CMD) must serve the
    page and report a running camera. All three are stopped with SIGTERM.
+5. In the camera image, privacy mode's face detector must find the demo
+   astronaut's face (also with --no-run).
 
 The report is printed (markdown) and written to WORK/report-ARCH.md.
 """
@@ -412,6 +414,29 @@ def numpy_check(image: Image) -> list[str]:
     return results
 
 
+FACE_PROBE = (
+    "import time, cv2; "
+    "from importlib.resources import files; "
+    "from camera_service.privacy.detector import CenterFace; "
+    "photo = files('camera_service') / 'demo_photos' / 'astronaut.jpg'; "
+    "image = cv2.resize(cv2.imread(str(photo)), (640, 480)); "
+    "detector = CenterFace(); started = time.process_time(); boxes = detector.detect(image); "
+    "print(len(boxes), 'face(s)', [tuple(round(v) for v in (b.x, b.y, b.width, b.height)) "
+    "for b in boxes], f'{(time.process_time() - started) * 1000:.0f} ms CPU under emulation')"
+)
+
+
+def face_check(image: Image) -> list[str]:
+    """Privacy mode's detector (int8, LiteRT) on the demo astronaut, in the camera image."""
+    with Mounts(image.root):
+        chroot = ["chroot", str(image.root), "/usr/bin/env", "-i", f"PATH={DOCKER_PATH}"]
+        probe = subprocess.run(
+            [*chroot, "/opt/venv/bin/python", "-c", FACE_PROBE], capture_output=True, text=True
+        )
+    errors = [line for line in probe.stderr.splitlines() if "INFO:" not in line][-3:]
+    return [f"camera face detector: exit {probe.returncode}: {probe.stdout.strip()} {errors}"]
+
+
 def report(arch: str, images: dict[str, Image], sizes: dict[str, float], checks: list[str]) -> str:
     lines = [f"# Replay for {arch} ({BALENA_ARCH[arch]})", ""]
     lines += ["| image | size (MB, du) | build steps (s) |", "|---|---|---|"]
@@ -459,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
     checks = [] if args.no_run else run_services(images, args.work, args.arch)
     if "camera-service" in images and args.arch == "arm64":  # the Pi builds, with picamera2
         checks += numpy_check(images["camera-service"])
+    if "camera-service" in images:
+        checks += face_check(images["camera-service"])
     checks.append(f"total wall time {time.monotonic() - started:.0f} s")
     text = report(args.arch, images, sizes, checks)
     (args.work / f"report-{args.arch}.md").write_text(text)
