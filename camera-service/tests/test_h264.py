@@ -12,6 +12,7 @@ from camera_service import webrtc
 from camera_service.app import WEBRTC
 from camera_service.capture import Frame
 from camera_service.h264 import KEYFRAME_GAP, RING, Encoder, bitrate_for
+from support.metrics import sample
 from support.timing import scaled
 
 
@@ -54,6 +55,9 @@ async def test_pli_brings_a_keyframe(service, http):
             assert time.monotonic() < deadline, "no keyframe after PLI"
         assert shared.keyframes == keyframes + 1
         assert shared.requests >= 2  # the first from joining, one from the PLI
+        metrics = await (await http.get(service.make_url("/metrics"))).text()
+        assert sample(metrics, "camera_h264_keyframes_total") >= keyframes + 1
+        assert sample(metrics, "camera_h264_keyframe_requests_total") >= 2
     finally:
         await pc.close()
 
@@ -70,8 +74,13 @@ async def test_late_joiner_gets_a_picture_and_both_share_the_encode(service, htt
             assert time.monotonic() - started < scaled(2)
             assert frame.key_frame and frame.to_ndarray(format="bgr24").std() > 10
             await next_frame(first_track)  # the first viewer still plays
+            for _ in range(10):
+                await asyncio.gather(next_frame(first_track), next_frame(second_track))
+            metrics = await (await http.get(service.make_url("/metrics"))).text()
+            encoded = sample(metrics, "camera_h264_frames_encoded_total")
+            # Once per captured frame for both viewers (each encode would give twice as many).
+            assert 10 <= encoded <= sample(metrics, "camera_frames_captured_total")
             shared = service.app[WEBRTC].h264
-            assert shared.encoded > 0
             assert {s.track._shared for p in service.app[WEBRTC].peers for s in p.getSenders()} == {
                 shared
             }

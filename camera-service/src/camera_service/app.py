@@ -107,6 +107,7 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
             capture,
             app[MJPEG],
             app[INFERENCE],
+            app[WEBRTC].h264,
             lambda: camera_state(capture) == "running",
             lambda: viewers(app),
         ),

@@ -33,6 +33,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 if TYPE_CHECKING:  # inference_client imports this module for its histogram
     from .capture import Capture
+    from .h264 import SharedH264
     from .inference_client import InferenceClient
     from .mjpeg import MjpegStream
 
@@ -97,6 +98,7 @@ def camera_metrics(
     capture: Capture,
     mjpeg: MjpegStream,
     inference: InferenceClient,
+    h264: SharedH264,
     camera_up: Callable[[], bool],
     viewers: Callable[[], Mapping[str, int]],
 ) -> list[object]:
@@ -121,6 +123,21 @@ def camera_metrics(
             "Frames JPEG-encoded for MJPEG and snapshots",
             COUNTER,
             lambda: mjpeg.encoded,
+        ),
+        Reading(
+            "camera_h264_frames_encoded_total",
+            "Frames H.264-encoded, once for every H.264 viewer together",
+            COUNTER,
+            lambda: h264.encoded,
+        ),
+        Reading(
+            "camera_h264_keyframes_total", "H.264 keyframes sent", COUNTER, lambda: h264.keyframes
+        ),
+        Reading(
+            "camera_h264_keyframe_requests_total",
+            "Keyframes asked for: viewers joining, PLI and FIR",
+            COUNTER,
+            lambda: h264.requests,
         ),
         Reading("camera_viewers", "Connected viewers by kind", GAUGE, viewers, label="kind"),
         Reading(
