@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 import threading
@@ -58,6 +57,10 @@ from typing import Any
 
 from aiohttp import web
 from model_store import STUDIO_RESIZE_MODES
+
+if __name__ == "__main__":  # run as a script: `support` is this file's folder
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support.threaded_app import ThreadedApp
 
 DEFAULT_KEY = "ei_fake0123456789abcdef0123456789abcdef0123456789abcdef"
 ROUTES = ("projects", "impulse", "dsp", "metadata", "download", "last_modification")
@@ -119,7 +122,9 @@ def _sidecar(model: Path) -> dict[str, Any]:
     return {}
 
 
-class FakeEdgeImpulse:
+class FakeEdgeImpulse(ThreadedApp):
+    name = "the fake Edge Impulse API"
+
     def __init__(
         self,
         model: Path | str | None = None,
@@ -131,7 +136,7 @@ class FakeEdgeImpulse:
         host: str = "127.0.0.1",
         **model_overrides: Any,
     ) -> None:
-        self.host = host
+        super().__init__(host)
         self.keys_seen: dict[str, list[str | None]] = {}
         self.hung = 0
         self.api_key = api_key
@@ -141,10 +146,6 @@ class FakeEdgeImpulse:
         self.requests: Counter[str] = Counter()
         self._state = _State()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
         if model is not None:
             self.publish(model, **model_overrides)
 
@@ -212,61 +213,6 @@ class FakeEdgeImpulse:
         with self._lock:
             self._state.faults.clear()
             self.requests.clear()
-
-    # -- lifecycle ------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> FakeEdgeImpulse:
-        """Serve on 127.0.0.1:`port` (0 = any free port) from a background thread."""
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(port, ready), daemon=True)
-        self._thread.start()
-        if not ready.wait(10) or self.port is None:
-            raise RuntimeError("the fake Edge Impulse API did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            with contextlib.suppress(Exception):
-                future.result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._thread = self._loop = self._runner = None
-
-    def __enter__(self) -> FakeEdgeImpulse:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self, port: int, ready: threading.Event) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            self.port = loop.run_until_complete(self.start_async(port))
-        finally:
-            ready.set()
-        loop.run_forever()
-        pending = asyncio.all_tasks(loop)  # handlers still sleeping in a `delay` fault
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-    async def start_async(self, port: int = 0) -> int:
-        """Serve on the running loop (for async tests); returns the port. Stop with cleanup."""
-        self._runner = web.AppRunner(self.make_app(), shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def cleanup_async(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     def make_app(self) -> web.Application:
         app = web.Application()

@@ -24,7 +24,6 @@ Faults are taken in order, each for `times` requests (None: until `reset`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import re
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from support.threaded_app import ThreadedApp
 
 DEFAULT_KEY = "ei_ingest0123456789abcdef0123456789abcdef0123456789ab"
 FAULT_KINDS = ("pass", "status", "timeout", "lost")
@@ -58,8 +59,11 @@ class Stored:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeIngestion:
+class FakeIngestion(ThreadedApp):
+    name = "the fake ingestion API"
+
     def __init__(self, api_key: str = DEFAULT_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
         self.samples: list[Stored] = []
         self.requests: list[dict[str, Any]] = []
@@ -67,10 +71,6 @@ class FakeIngestion:
         self._hashes: dict[str, int] = {}
         self._next_id = 1000
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self.port: int | None = None
 
     @property
     def url(self) -> str:
@@ -93,54 +93,10 @@ class FakeIngestion:
         with self._lock:
             return {s.file_name: s.label for s in self.samples}
 
-    # -- lifecycle ----------------------------------------------------------------
-
-    def start(self) -> FakeIngestion:
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
-        self._thread.start()
-        if not ready.wait(10) or self.port is None:
-            raise RuntimeError("the fake ingestion API did not start")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._runner is not None:
-            future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
-            with contextlib.suppress(Exception):
-                future.result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._thread = self._loop = self._runner = None
-
-    def __enter__(self) -> FakeIngestion:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _serve(self, ready: threading.Event) -> None:
-        loop = self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            self.port = loop.run_until_complete(self._start_async())
-        finally:
-            ready.set()
-        loop.run_forever()
-        pending = asyncio.all_tasks(loop)  # answers held back by a `timeout` fault
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-        loop.close()
-
-    async def _start_async(self) -> int:
+    def make_app(self) -> web.Application:
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_post("/api/{category}/files", self._files)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]
+        return app
 
     # -- the API ------------------------------------------------------------------
 
