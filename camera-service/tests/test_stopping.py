@@ -12,7 +12,7 @@ import time
 
 import psutil
 import pytest
-from support.services import Service, get_json, http_status, install_model
+from support.services import Service, colors_inference, get_json, http_status
 from support.stopping import STOP_LIMIT, stop_seconds
 from support.timing import scaled
 
@@ -72,13 +72,7 @@ def test_sigterm_with_an_mjpeg_client_that_stopped_reading(tmp_path):
 
 
 def test_sigterm_while_the_inference_peer_does_not_answer_its_close(tmp_path):
-    install_model(tmp_path / "models", "colors_rgb_int8")
-    inference = Service(
-        "inference",
-        "inference_service",
-        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
-        tmp_path / "inference.log",
-    ).start()
+    inference = colors_inference(tmp_path)
     service = camera(
         tmp_path, INFERENCE_URL=f"ws://127.0.0.1:{inference.port}", INFERENCE_INTERVAL="0.2"
     ).start()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from inference_service import images
 from inference_service.server import WS_MAX_MESSAGE
-from support.services import Service, install_model
+from support.services import colors_inference
 from support.synthetic import Thing, color_image, fomo_scene
 from support.timing import scaled
 
@@ -141,14 +141,7 @@ def peak_rss(pid: int) -> int:
 def test_four_concurrent_large_messages_leave_the_service_under_250_mb(
     tmp_path, kind, megabytes, answer
 ):
-    store = tmp_path / "models"
-    install_model(store, "colors_rgb_int8")
-    service = Service(
-        "inference",
-        "inference_service",
-        {"MODEL_DIR": str(store), "NUM_THREADS": "1"},
-        tmp_path / "inference.log",
-    ).start()
+    service = colors_inference(tmp_path)
     try:
         url = service.url.replace("http", "ws") + "/"
         answers = asyncio.run(_four_at_once(url, kind, megabytes * 1024 * 1024))

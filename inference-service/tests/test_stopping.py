@@ -6,19 +6,13 @@ import os
 import socket
 
 import aiohttp
-from support.services import Service, install_model
+from support.services import Service, colors_inference
 from support.stopping import STOP_LIMIT, stop_seconds
 from support.timing import scaled
 
 
 def test_sigterm_with_an_idle_websocket_client_stops_in_time_and_says_going_away(tmp_path):
-    install_model(tmp_path / "models", "colors_rgb_int8")
-    service = Service(
-        "inference",
-        "inference_service",
-        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
-        tmp_path / "inference.log",
-    ).start()
+    service = colors_inference(tmp_path)
     try:
         seconds, close = asyncio.run(_idle_client(service))
     finally:
@@ -41,13 +35,7 @@ async def _idle_client(service: Service) -> tuple[float, object]:
 
 def test_sigterm_with_a_client_that_never_answers_the_close(tmp_path):
     """A client that opened the WebSocket and then went silent (a frozen or vanished peer)."""
-    install_model(tmp_path / "models", "colors_rgb_int8")
-    service = Service(
-        "inference",
-        "inference_service",
-        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
-        tmp_path / "inference.log",
-    ).start()
+    service = colors_inference(tmp_path)
     try:
         with socket.create_connection(("127.0.0.1", service.port), timeout=scaled(5)) as sock:
             key = base64.b64encode(os.urandom(16)).decode()

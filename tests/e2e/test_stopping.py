@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from support.services import Service, get_json, install_model
+from support.services import Service, colors_inference, get_json
 from support.stopping import STOP_LIMIT, stop_seconds
 from support.timing import scaled
 
@@ -11,13 +11,7 @@ from support.timing import scaled
 # "0": frames back to back, a request always in flight; "1": the default, mostly idle
 @pytest.mark.parametrize("interval", ["0", "1"])
 def test_both_services_sigtermed_at_once_stop_within_3_s(tmp_path, interval):
-    install_model(tmp_path / "models", "colors_rgb_int8")
-    inference = Service(
-        "inference",
-        "inference_service",
-        {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
-        tmp_path / "inference.log",
-    ).start()
+    inference = colors_inference(tmp_path)
     camera = Service(
         "camera",
         "camera_service",

@@ -164,6 +164,17 @@ def install_model(store: Path, model: str | Path, version: str = "1", **meta: ob
     return folder
 
 
+def colors_inference(folder: Path) -> Service:
+    """inference-service on one thread serving the colors model from FOLDER/models, started."""
+    install_model(folder / "models", "colors_rgb_int8")
+    return Service(
+        "inference",
+        "inference_service",
+        {"MODEL_DIR": str(folder / "models"), "NUM_THREADS": "1"},
+        folder / "inference.log",
+    ).start()
+
+
 def point_current(store: Path, version: str) -> None:
     """Switch `current` to versions/VERSION atomically (a new link, then os.replace)."""
     link = store / f".current-{version}"
