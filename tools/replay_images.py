@@ -230,8 +230,7 @@ def replay(image: Image, arch: str, word: str, rest: str, args: dict[str, str]) 
             "https://archive.raspberrypi.com/debian/dists/bookworm/InRelease"
         ):
             return "skipped (Raspberry Pi's archive unreachable from here)"
-        command = ["chroot", str(image.root), "/usr/bin/env", "-i"]
-        command += [f"{k}={v}" for k, v in env.items()]
+        command = in_chroot(image.root, env)
         command += [*image.shell, f"cd {shlex.quote(image.workdir)} && {rest}"]
         run(command)
         return "ok"
@@ -240,6 +239,11 @@ def replay(image: Image, arch: str, word: str, rest: str, args: dict[str, str]) 
     elif word == "CMD":
         image.cmd = json_or_shell(rest)
     return "ok"
+
+
+def in_chroot(root: Path, env: dict[str, str]) -> list[str]:
+    """The start of a command run inside ROOT with ENV and nothing else, as in a container."""
+    return ["chroot", str(root), "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items())]
 
 
 def build_env(root: Path) -> dict[str, str]:
@@ -276,8 +280,7 @@ def free_port() -> int:
 
 def start(image: Image, env: dict[str, str], data: Path) -> tuple[subprocess.Popen, Mounts]:
     mounts = Mounts(image.root, [(data, "/data")]).__enter__()
-    command = ["chroot", str(image.root), "/usr/bin/env", "-i"]
-    command += [f"{k}={v}" for k, v in {**image.env, **env}.items()]
+    command = in_chroot(image.root, {**image.env, **env})
     command += ["/bin/sh", "-c", f'cd {shlex.quote(image.workdir)} && exec "$@"', "-"]
     command += image.entrypoint + image.cmd
     logfile = (data.parent / f"{image.service}.log").open("w")
@@ -395,8 +398,7 @@ def numpy_check(image: Image) -> list[str]:
     """
     results = []
     with Mounts(image.root):
-        chroot = ["chroot", str(image.root), "/usr/bin/env", "-i", f"PATH={DOCKER_PATH}"]
-        chroot += [f"{k}={v}" for k, v in build_env(image.root).items()]
+        chroot = in_chroot(image.root, {"PATH": DOCKER_PATH, **build_env(image.root)})
         install = "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
         run([*chroot, "/bin/sh", "-c", install + "python3-numexpr >/dev/null"])
         ok = subprocess.run(
@@ -429,7 +431,7 @@ FACE_PROBE = (
 def face_check(image: Image) -> list[str]:
     """Privacy mode's detector (int8, LiteRT) on the demo astronaut, in the camera image."""
     with Mounts(image.root):
-        chroot = ["chroot", str(image.root), "/usr/bin/env", "-i", f"PATH={DOCKER_PATH}"]
+        chroot = in_chroot(image.root, {"PATH": DOCKER_PATH})
         probe = subprocess.run(
             [*chroot, "/opt/venv/bin/python", "-c", FACE_PROBE], capture_output=True, text=True
         )
