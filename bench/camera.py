@@ -16,7 +16,6 @@ WebRTC peers are aiortc clients in a separate process (this script with
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,20 +26,14 @@ import psutil
 from aiohttp import ClientSession
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support.metrics import sample, scrape  # noqa: E402
+from support.services import free_port  # noqa: E402
 
 
 def frames_captured(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        for line in response.read().decode().splitlines():
-            if line.startswith("camera_frames_captured_total "):
-                return int(line.split()[1])
-    raise RuntimeError("no frame counter in /metrics")
+    return int(sample(scrape(port), "camera_frames_captured_total"))
 
 
 def start_service(port: int, resolution: str, fps: int) -> subprocess.Popen:

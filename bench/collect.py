@@ -79,7 +79,7 @@ def cost_table(size: tuple[int, int], rounds: int) -> None:
     interval = strategies.Interval(60.0)
     uncertain = strategies.Uncertain()
     cases = {
-        "JPEG for inference (already paid)": lambda: encode_for_inference(frame),
+        "JPEG for inference (already paid)": lambda: encode_for_inference(frame, 1.0),
         "interval": lambda: interval.consider(observation()),
         "uncertain (scores, flips)": lambda: uncertain.consider(observation(True)),
         "change: describe the frame": lambda: strategies.describe(images[2]),

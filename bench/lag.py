@@ -21,13 +21,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+from support.metrics import sample, scrape  # noqa: E402
 from support.services import CHROMIUM, CHROMIUM_ARGS, Service, install_model  # noqa: E402
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
@@ -67,14 +67,11 @@ COLLECT = """async ([seconds, mjpeg]) => {
 
 def latency_totals(port: int) -> tuple[float, float]:
     """(sum, count) of the camera's inference round trips so far."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        for name in ("sum", "count"):
-            if line.startswith(f"camera_inference_latency_seconds_{name} "):
-                values[name] = float(line.split()[1])
-    return values["sum"], values["count"]
+    text = scrape(port)
+    return (
+        sample(text, "camera_inference_latency_seconds_sum"),
+        sample(text, "camera_inference_latency_seconds_count"),
+    )
 
 
 def open_page(browser, url: str, mode: str) -> Page:

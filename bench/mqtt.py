@@ -15,11 +15,9 @@ driven to its ceiling with a burst of result-sized messages.
 import argparse
 import asyncio
 import json
-import re
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
@@ -30,6 +28,7 @@ from camera_service.telemetry.config import MqttSettings  # noqa: E402
 from camera_service.telemetry.outbox import Message  # noqa: E402
 from camera_service.telemetry.publisher import Publisher  # noqa: E402
 from camera_service.telemetry.topics import Topics  # noqa: E402
+from support.metrics import samples, scrape  # noqa: E402
 from support.mosquitto import Mosquitto  # noqa: E402
 from support.services import Service, install_model  # noqa: E402
 
@@ -37,10 +36,8 @@ DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 
 
 def metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    match = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(match[1]) if match else 0.0
+    """A label-less sample's value, 0 while the service has not shown it yet."""
+    return samples(scrape(port)).get((name, ()), 0.0)
 
 
 class Meter:

@@ -19,7 +19,6 @@ together, so whatever else the machine does weighs on both alike.
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from camera_service.privacy.anonymizer import DETECT_PERIOD  # noqa: E402
 from camera_service.privacy.detector import CenterFace  # noqa: E402
 from support.faces import BACKGROUNDS, compose, iou, random_scene  # noqa: E402
 from support.float_centerface import FloatCenterFace  # noqa: E402
+from support.metrics import samples, scrape  # noqa: E402
+from support.services import free_port  # noqa: E402
 
 SIZES = (24, 30, 40, 60, 90, 130, 200)
 FLOAT_INPUTS = ((320, 256), (416, 320), (640, 480))
@@ -84,23 +85,6 @@ def recall_table(scenes_per_size: int) -> list[str]:
 # --- part 2: the service, privacy off and on, side by side ---------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def scrape(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
-
-
 class Service:
     def __init__(self, privacy: str, folder: Path, fps: int) -> None:
         self.privacy = privacy
@@ -131,7 +115,7 @@ class Service:
 
     def reading(self) -> tuple[float, dict[str, float]]:
         times = self.ps.cpu_times()
-        return times.user + times.system, scrape(self.port)
+        return times.user + times.system, samples(scrape(self.port))
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -167,13 +151,14 @@ async def window(services: list[Service], seconds: float, viewers: int) -> list[
 def measure(before: tuple[float, dict], after: tuple[float, dict]) -> dict:
     (cpu0, m0), (cpu1, m1) = before, after
 
-    def delta(name: str) -> float:
-        return m1.get(name, 0.0) - m0.get(name, 0.0)
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(labels.items()))
+        return m1.get(key, 0.0) - m0.get(key, 0.0)
 
     frames = delta("camera_frames_captured_total")
     detections = delta("camera_privacy_detect_seconds_count")
-    blurred = delta('camera_privacy_frames_total{outcome="blurred"}')
-    withheld = delta('camera_privacy_frames_total{outcome="withheld"}')
+    blurred = delta("camera_privacy_frames_total", outcome="blurred")
+    withheld = delta("camera_privacy_frames_total", outcome="withheld")
     return {
         "cpu_ms": (cpu1 - cpu0) / max(frames, 1) * 1000,
         "frames": int(frames),

@@ -1,8 +1,15 @@
 """Read a Prometheus scrape the way Prometheus does (prometheus-client's own parser)."""
 
+import urllib.request
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+
+
+def scrape(port: int) -> str:
+    """The text of http://127.0.0.1:PORT/metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
