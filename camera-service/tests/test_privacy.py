@@ -27,7 +27,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from camera_helpers import get_status, serve, wait_until
-from camera_service.app import CAPTURE, INFERENCE
+from camera_service.app import CAPTURE, INFERENCE, MJPEG
 from camera_service.capture import Capture, Frame
 from camera_service.collect.config import CollectSettings
 from camera_service.privacy import PRIVACY, Anonymizer, Box
@@ -43,7 +43,18 @@ from camera_service.settings import Settings
 from camera_service.sources import create_source
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
-from support.faces import Scene, compose, iou, likeness, psnr_outside
+from support.faces import (
+    FaceBlocks,
+    Scene,
+    compose,
+    cut,
+    enter,
+    iou,
+    jumps,
+    likeness,
+    psnr_outside,
+    walk,
+)
 from support.metrics import sample
 from support.timing import scaled
 
@@ -130,7 +141,7 @@ def test_no_detection_or_a_stale_one_blurs_the_whole_frame(scene, detector):
     stale = anonymizer(frame_of(scene, 3, start + MAX_AGE + 0.01))
     assert psnr_outside(fresh.image, scene.image, list(scene.faces)) == 99.0
     assert psnr_outside(stale.image, scene.image, list(scene.faces)) < 25
-    assert anonymizer.frames == {"anonymized": 1, "blurred": 2, "withheld": 0}
+    assert anonymizer.frames == {"detected": 0, "carried": 1, "blurred": 2, "withheld": 0}
 
 
 def test_fomo_boxes_of_privacy_labels_are_hidden(detector):
@@ -169,7 +180,9 @@ class SlowDetector:
         return self._detector.detect(image)
 
 
-def record_capture(folder: Path, anonymizer: Anonymizer, frames: int) -> list[Frame]:
+def record_capture(
+    folder: Path, anonymizer: Anonymizer, frames: int, fps: float = 20, slow=None
+) -> list[Frame]:
     """Run a capture of FOLDER through ANONYMIZER and keep every frame it publishes."""
     published: list[Frame] = []
     done = threading.Event()
@@ -181,9 +194,14 @@ def record_capture(folder: Path, anonymizer: Anonymizer, frames: int) -> list[Fr
             done.set()
         return frame
 
-    settings = Settings(camera_source=f"file:{folder}", width=640, height=480, fps=20)
-    capture = Capture(lambda: create_source(settings.camera_source, settings), (640, 480), 20, 0,
-                      anonymize=lambda frame: record(anonymizer(frame)))  # fmt: skip
+    def anonymize(frame: Frame) -> Frame | None:
+        if slow is not None:
+            slow()  # the capture thread starved too
+        return record(anonymizer(frame))
+
+    settings = Settings(camera_source=f"file:{folder}", width=640, height=480, fps=fps)
+    capture = Capture(lambda: create_source(settings.camera_source, settings), (640, 480), fps, 0,
+                      anonymize=anonymize)  # fmt: skip
 
     def publish_late(frame: Frame) -> None:
         capture.publish_late(frame)
@@ -222,8 +240,9 @@ def test_a_starved_detector_never_lets_a_raw_frame_out(scene, detector, tmp_path
     blurred = sum(p < 25 for p in outside)
     assert blurred + sum(p > 40 for p in outside) == len(frames)  # nothing in between
     assert blurred <= anonymizer.frames["blurred"]
-    assert 0 < len(frames) - blurred <= anonymizer.frames["anonymized"]
-    assert anonymizer.frames["withheld"] > anonymizer.frames["anonymized"]
+    cleared = anonymizer.frames["detected"] + anonymizer.frames["carried"]
+    assert 0 < len(frames) - blurred <= cleared
+    assert anonymizer.frames["withheld"] > cleared
     assert [f.seq for f in frames] == sorted(f.seq for f in frames)
 
 
@@ -241,7 +260,7 @@ def test_frames_held_for_a_detection_are_sent_once_it_ends(scene, detector):
     assert psnr_outside(stuck.image, scene.image, list(scene.faces)) < 25
     anonymizer._detect(first)
     assert [f.seq for f in late] == [3]
-    assert anonymizer.frames == {"anonymized": 1, "blurred": 1, "withheld": 3}
+    assert anonymizer.frames == {"detected": 0, "carried": 1, "blurred": 1, "withheld": 3}
     assert faces_hidden(late[0].image, scene)
     assert psnr_outside(late[0].image, scene.image, list(scene.faces)) > 40
 
@@ -346,7 +365,7 @@ async def test_webrtc_frames_decoded_by_a_peer_are_anonymized(private, scene, ht
             track = await asyncio.wait_for(tracks.get(), scaled(10))
             frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(40)]
         finally:
-            await pc.close()
+            await asyncio.wait_for(pc.close(), scaled(10))
     images = [frame.to_ndarray(format="bgr24") for frame in frames]
     assert all(faces_hidden(image, scene) for image in images)
     assert max(psnr_outside(image, scene.image, list(scene.faces)) for image in images) > 27
@@ -368,7 +387,7 @@ async def test_metrics_count_detections_and_blurred_frames(private, http):
         async def metrics():  # detected, and a frame sent since (idle: a frame after it)
             async with http.get(server.make_url("/metrics")) as response:
                 text = await response.text()
-            sent = sample(text, "camera_privacy_frames_total", outcome="anonymized")
+            sent = sample(text, "camera_privacy_frames_total", outcome="carried")
             return text if sample(text, "camera_privacy_faces") == 3 and sent > 0 else None
 
         text = await wait_until(metrics, 20)
@@ -482,3 +501,244 @@ async def test_collected_samples_have_the_faces_hidden_and_are_not_wholly_blurre
                 images.append(decode_jpeg(await response.read()))
     assert all(faces_hidden(image, scene) for image in images)
     assert all(psnr_outside(image, scene.image, list(scene.faces)) > 30 for image in images)
+
+
+# -- faces that move: no block of a face leaves raw, whatever it does -------------------
+
+FACE = 92
+MOVING = {  # one frame per capture at 30 fps
+    "walk 150 px/s": lambda: walk(FACE, 5),
+    "walk 300 px/s": lambda: walk(FACE, 10),
+    "walk 600 px/s": lambda: walk(FACE, 20),
+    "jumps": lambda: jumps(FACE, [(120, 150), (500, 330), (320, 120), (150, 360), (520, 140)]),
+    "enters from the edge": lambda: enter(FACE, 10),
+    "cut from an empty room": lambda: cut(FACE),
+}
+_moving: dict[str, tuple[list[Scene], FaceBlocks]] = {}
+
+
+def moving(name: str) -> tuple[list[Scene], FaceBlocks]:
+    if name not in _moving:
+        scenes = MOVING[name]()
+        _moving[name] = scenes, FaceBlocks(scenes)
+    return _moving[name]
+
+
+def write_scenes(folder: Path, scenes: list[Scene]) -> Path:
+    """The scenes as a folder the file source plays one image per frame, in order, looped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, scene in enumerate(scenes):
+        cv2.imwrite(str(folder / f"{index:04d}.bmp"), scene.image)
+    return folder
+
+
+def raw_frames(images: list[np.ndarray], blocks: FaceBlocks) -> list[int]:
+    """The indexes of IMAGES that show any block of any face of the scene nearly unchanged."""
+    return [index for index, image in enumerate(images) if blocks.raw(image)]
+
+
+class Starved:
+    """The real detector with the CPU taken away: detections now quick, now up to 0.6 s."""
+
+    name = "centerface-starved"
+
+    def __init__(self, detector: CenterFace, seed: int) -> None:
+        self._detector = detector
+        self._rng = np.random.default_rng(seed)
+
+    def detect(self, image: np.ndarray) -> list[Box]:
+        time.sleep(float(self._rng.choice([0.0, 0.0, 0.05, 0.2, 0.6])))
+        return self._detector.detect(image)
+
+
+def bursts(seed: int):
+    """A capture thread that is stopped now and then (as SIGSTOP/SIGCONT would)."""
+    rng = np.random.default_rng(seed)
+    return lambda: time.sleep(0.3) if rng.random() < 0.05 else None
+
+
+@pytest.mark.parametrize("starved", [False, True], ids=["cpu free", "starved"])
+@pytest.mark.parametrize("name", list(MOVING))
+def test_a_moving_face_never_leaves_raw(name, starved, detector, tmp_path):
+    scenes, blocks = moving(name)
+    used = Starved(detector, len(name)) if starved else detector
+    anonymizer = Anonymizer("blur", used, ("face",))
+    folder = write_scenes(tmp_path / "scene", scenes)
+    count = len(scenes) + 10  # round the loop once, and the jump back to its start
+    frames = record_capture(folder, anonymizer, count, 30, bursts(len(name)) if starved else None)
+    assert raw_frames([f.image for f in frames], blocks) == []
+    assert anonymizer.frames["detected"] + anonymizer.frames["carried"] > 0, anonymizer.frames
+    assert [f.seq for f in frames] == sorted({f.seq for f in frames}), "in order, none twice"
+
+
+def test_a_face_that_moved_since_the_detection_is_hidden_where_it_is_now(detector):
+    scenes, blocks = moving("walk 600 px/s")
+    anonymizer = Anonymizer("pixelate", detector, ("face",))
+    start = time.monotonic()
+    anonymizer._detect(frame_of(scenes[10], 1, start))
+    for step in range(1, 7):  # 20 px a frame at 30 fps: 120 px after 0.2 s
+        out = anonymizer(frame_of(scenes[10 + step], 1 + step, start + step / 30))
+        assert blocks.raw(out.image) == 0
+        moved = [scenes[10].faces[0], scenes[10 + step].faces[0]]
+        assert psnr_outside(out.image, scenes[10 + step].image, moved, grow=1.0) == 99.0
+    assert anonymizer.frames == {"detected": 0, "carried": 6, "blurred": 0, "withheld": 0}
+
+
+def test_a_cut_waits_for_its_own_detection(detector):
+    scenes, blocks = moving("cut from an empty room")
+    anonymizer = Anonymizer("blur", detector, ("face",))
+    late: list[Frame] = []
+    anonymizer.publish_late = late.append
+    start = time.monotonic()
+    anonymizer._detect(frame_of(scenes[0], 1, start))
+    cut_frame = frame_of(scenes[-1], 2, start + 0.05)
+    assert anonymizer(cut_frame) is None  # withheld: nothing of the empty room's detection holds
+    assert anonymizer._urgent and anonymizer._due(last=start)  # the detector starts on it now
+    anonymizer._detect(anonymizer._next(start))
+    assert [f.seq for f in late] == [2]
+    assert blocks.raw(late[0].image) == 0
+    assert psnr_outside(late[0].image, scenes[-1].image, list(scenes[-1].faces)) > 40
+    assert anonymizer.frames == {"detected": 1, "carried": 0, "blurred": 0, "withheld": 1}
+
+
+# -- moving faces through every way out ----------------------------------------------
+
+
+def moving_settings(settings: Settings, name: str, folder: Path) -> Settings:
+    scenes, _ = moving(name)
+    source = write_scenes(folder, scenes)
+    return replace(
+        settings, camera_source=f"file:{source}", width=640, height=480, fps=30, privacy="blur"
+    )
+
+
+@pytest.mark.parametrize("name", ["walk 300 px/s", "jumps", "cut from an empty room"])
+async def test_mjpeg_of_a_moving_face_never_shows_it(name, settings, tmp_path, http):
+    _, blocks = moving(name)
+    async with (
+        serve(moving_settings(settings, name, tmp_path / "scene")) as server,
+        http.get(server.make_url("/mjpeg")) as response,
+    ):
+        reader = MultipartJpegs(response)
+        images = [await reader.next() for _ in range(60)]
+        frames = server.app[PRIVACY].frames
+    assert raw_frames(images, blocks) == []
+    assert frames["detected"] + frames["carried"] > 0
+
+
+async def test_webrtc_of_a_walking_face_never_shows_it(settings, tmp_path, http):
+    _, blocks = moving("walk 600 px/s")
+    async with serve(moving_settings(settings, "walk 600 px/s", tmp_path / "scene")) as server:
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="recvonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        tracks: asyncio.Queue = asyncio.Queue()
+        pc.on("track", tracks.put_nowait)
+        try:
+            body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+            async with http.post(server.make_url("/offer"), json=body) as response:
+                answer = await response.json()
+            await pc.setRemoteDescription(RTCSessionDescription(**answer))
+            track = await asyncio.wait_for(tracks.get(), scaled(10))
+            frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(60)]
+        finally:
+            await asyncio.wait_for(pc.close(), scaled(10))
+    assert raw_frames([frame.to_ndarray(format="bgr24") for frame in frames], blocks) == []
+
+
+async def test_snapshots_of_a_jumping_face_never_show_it(settings, tmp_path, http, mosquitto):
+    """/snapshot.jpg and what telemetry publishes on P/snapshot (the same encoder's snapshot)."""
+    _, blocks = moving("jumps")
+    async with serve(moving_settings(settings, "jumps", tmp_path / "scene")) as server:
+        images = []
+        for _ in range(15):
+            async with http.get(server.make_url("/snapshot.jpg")) as response:
+                assert response.status == 200
+                images.append(decode_jpeg(await response.read()))
+            telemetry = await server.app[MJPEG].snapshot()  # what P/snapshot carries
+            images.append(decode_jpeg(telemetry.data))
+    assert raw_frames(images, blocks) == []
+
+
+async def test_samples_of_a_walking_face_never_show_it(settings, tmp_path, http):
+    _, blocks = moving("walk 150 px/s")
+    collect = CollectSettings(strategies=("interval",), interval=1.0, samples_dir=tmp_path / "s")
+    private = replace(
+        moving_settings(settings, "walk 150 px/s", tmp_path / "scene"), collect=collect
+    )
+    async with serve(private) as server:
+
+        async def samples():
+            async with http.get(server.make_url("/api/samples")) as response:
+                records = await response.json()
+            return records if len(records) >= 4 else None
+
+        records = await wait_until(samples, 30)
+        images = []
+        for record in records:
+            async with http.get(server.make_url(f"/api/samples/{record['id']}.jpg")) as response:
+                images.append(decode_jpeg(await response.read()))
+    assert raw_frames(images, blocks) == []
+
+
+@pytest.mark.parametrize("name", ["walk 300 px/s", "jumps"])
+def test_a_starved_service_never_shows_a_moving_face(name, tmp_path):
+    """camera-service on one core shared with two busy processes, stopped now and then."""
+    scenes, blocks = moving(name)
+    port = free_port()
+    service = run_service(
+        {
+            "PORT": str(port),
+            "PRIVACY": "blur",
+            "CAMERA_FPS": "30",
+            "CAMERA_SOURCE": f"file:{write_scenes(tmp_path / 'scene', scenes)}",
+        }
+    )
+    core = str(min(os.sched_getaffinity(0)))
+    busy = [
+        subprocess.Popen(["taskset", "-c", core, sys.executable, "-c", "while True: pass"])
+        for _ in range(2)
+    ]
+    stop = threading.Event()
+
+    def bursts() -> None:  # SIGSTOP for 0.2 s about every second
+        while not stop.wait(1.0):
+            service.send_signal(signal.SIGSTOP)
+            stop.wait(0.2)
+            service.send_signal(signal.SIGCONT)
+
+    pauser = threading.Thread(target=bursts, daemon=True)
+    try:
+        subprocess.run(["taskset", "-pc", core, str(service.pid)], check=True, capture_output=True)
+        deadline = time.monotonic() + scaled(30)
+        while b"camera_privacy_detect_seconds_count" not in scrape(port):
+            assert time.monotonic() < deadline, "the service never started"
+            assert service.poll() is None, service.stderr.read()
+            time.sleep(0.1)  # the next poll
+        pauser.start()
+        images = read_mjpeg(port, 60)
+    finally:
+        stop.set()
+        pauser.join(5)
+        service.send_signal(signal.SIGCONT)
+        for process in [*busy, service]:
+            process.kill()
+            process.wait(10)
+        service.communicate()
+    assert raw_frames(images, blocks) == []
+
+
+def read_mjpeg(port: int, count: int) -> list[np.ndarray]:
+    """COUNT frames of /mjpeg, read with a plain blocking client."""
+    images, buffer = [], b""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/mjpeg", timeout=scaled(10)) as stream:
+        while len(images) < count:
+            chunk = stream.read1(65536)
+            assert chunk, "the stream ended"
+            buffer += chunk
+            while (start := buffer.find(b"\xff\xd8")) >= 0 and (
+                end := buffer.find(b"\xff\xd9", start + 2)
+            ) >= 0:
+                images.append(decode_jpeg(buffer[start : end + 2]))
+                buffer = buffer[end + 2 :]
+    return images

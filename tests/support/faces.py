@@ -124,3 +124,79 @@ def psnr_outside(
     diff = a.astype(np.float32)[mask] - b.astype(np.float32)[mask]
     mse = float(np.mean(diff**2))
     return 99.0 if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+# -- scenes that move, and the check that no part of a face leaves raw ---------------------
+
+BLOCK = 16  # a face is checked block by block: any raw block of it fails the frame
+DETAIL = 12.0  # grey standard deviation of a block with something to recognise in it
+RAW = 0.6  # a block whose fine structure correlates this much with the scene's is raw,
+KEPT = 0.4  # if it also kept this share of its strength (a blur leaves faint echoes only)
+SAME = 16.0  # and its grey levels are this close on average (not an edge that happens to match)
+
+
+def walk(face_width: int, step: int, y: int = 240, background: str = "coffee.jpg") -> list[Scene]:
+    """A face crossing the frame left to right, STEP px per frame, from half in to half out."""
+    start, end = 0, 640
+    return [compose([(face_width, x, y)], background) for x in range(start, end + 1, step)]
+
+
+def jumps(face_width: int, places: list[tuple[int, int]]) -> list[Scene]:
+    """A face somewhere else in every frame."""
+    return [compose([(face_width, x, y)]) for x, y in places]
+
+
+def enter(face_width: int, step: int, y: int = 240) -> list[Scene]:
+    """An empty room, then a face coming in from the left edge and stopping."""
+    still = [compose([])] * 5
+    centres = range(-face_width // 2, 200, step)
+    return (
+        still
+        + [compose([(face_width, x, y)]) for x in centres]
+        + [compose([(face_width, 200, y)])] * 10
+    )
+
+
+def cut(face_width: int) -> list[Scene]:
+    """An empty room on one photo, cut to a face on another."""
+    return [compose([], "rocket.jpg")] * 8 + [compose([(face_width, 320, 240)], "coffee.jpg")] * 8
+
+
+def _fine(image: np.ndarray) -> np.ndarray:
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    return cv2.Laplacian(cv2.GaussianBlur(grey, (0, 0), 1.0), cv2.CV_32F)
+
+
+class FaceBlocks:
+    """Every 16x16 block with detail of every face of SCENES, to check frames against."""
+
+    def __init__(self, scenes: list[Scene]) -> None:
+        # x, y, the scene's grey levels and fine structure there
+        self.blocks: list[tuple[int, int, np.ndarray, np.ndarray]] = []
+        for scene in scenes:
+            fine = _fine(scene.image)
+            grey = cv2.cvtColor(scene.image, cv2.COLOR_BGR2GRAY)
+            height, width = grey.shape
+            for x, y, w, h in scene.faces:
+                for by in range(max(0, y), min(height, y + h) - BLOCK + 1, BLOCK // 2):
+                    for bx in range(max(0, x), min(width, x + w) - BLOCK + 1, BLOCK // 2):
+                        if grey[by : by + BLOCK, bx : bx + BLOCK].std() >= DETAIL:
+                            levels = grey[by : by + BLOCK, bx : bx + BLOCK].astype(np.float32)
+                            block = fine[by : by + BLOCK, bx : bx + BLOCK].ravel()
+                            self.blocks.append((bx, by, levels, block - block.mean()))
+
+    def raw(self, image: np.ndarray) -> int:
+        """How many face blocks IMAGE shows nearly unchanged (0: every face hidden)."""
+        fine = _fine(image)
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        found = 0
+        for x, y, levels, original in self.blocks:
+            if np.abs(grey[y : y + BLOCK, x : x + BLOCK] - levels).mean() > SAME:
+                continue
+            seen = fine[y : y + BLOCK, x : x + BLOCK].ravel()
+            seen = seen - seen.mean()
+            strength, original_strength = np.linalg.norm(seen), np.linalg.norm(original)
+            if strength < KEPT * original_strength or strength == 0:
+                continue
+            found += float(seen @ original) / (strength * original_strength) > RAW
+        return found

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CLOCK_RATE = 90_000
 TIME_BASE = fractions.Fraction(1, CLOCK_RATE)
 CONNECT_TIMEOUT = 30.0
+CLOSE_TIMEOUT = 2.0  # aiortc's close can wait for ever on a transport that never started
 ENDED_STATES = ("failed", "closed", "disconnected")
 _MDNS_CANDIDATE = re.compile(
     r"^(a=candidate:\S+ \d+ \S+ \d+ )([0-9a-z-]+\.local)( \d+ typ host.*)$",
@@ -266,7 +267,10 @@ class WebRtc:
         for sender in pc.getSenders():  # aiortc stops a track only if its sender started
             if sender.track is not None:
                 sender.track.stop()
-        await pc.close()
+        try:
+            await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)
+        except TimeoutError:
+            log.warning("WebRTC peer %s did not close within %.0f s", id(pc), CLOSE_TIMEOUT)
         if not any(codec != "H264" for codec in self.codecs.values()) and self._track is not None:
             self._track.stop()  # the relay stops reading the capture
             self._track = None

@@ -13,13 +13,12 @@ from prometheus_client import Histogram
 
 from ..metrics import COUNTER, GAUGE, Reading
 from ..settings import Settings
-from .anonymizer import Anonymizer, Detection
+from .anonymizer import OUTCOMES, Anonymizer, Detection
 from .detector import Box, CenterFace
 
 __all__ = ["PRIVACY", "Anonymizer", "Box", "Detection", "background", "build", "metrics", "status"]
 
 PRIVACY = web.AppKey("privacy", Anonymizer)
-OUTCOMES = ("anonymized", "blurred", "withheld")
 DETECT_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
@@ -71,7 +70,7 @@ def _readings(frames, faces, errors) -> list[Reading]:
     return [
         Reading(
             "camera_privacy_frames_total",
-            "Frames by what privacy mode did: anonymized, blurred (wholly), withheld",
+            "Frames by what privacy mode did: detected, carried, blurred (wholly), withheld",
             COUNTER,
             frames,
             label="outcome",

@@ -4,18 +4,26 @@ The capture thread calls the `Anonymizer` with each new frame; what it returns
 is the only frame `Capture.latest` and `Capture.next_frame` ever give out.
 The face detector runs in its own thread on the newest frame, at most every
 `DETECT_PERIOD` seconds while frames are taken (viewers, snapshots), every
-`IDLE_PERIOD` seconds otherwise (for the counts), and the capture thread
-applies the newest finished detection's boxes, grown by a margin that grows
-with the detection's age.
+`IDLE_PERIOD` seconds otherwise (for the counts).
 
-Fail closed: a frame keeps its face pixels only if a detection ran on it or
-on a frame at most `MAX_AGE` seconds older. While a detection is under way,
-the newest frame it will cover is held back and handed to `publish_late`,
-anonymized, when it ends; frames it cannot cover are not sent at all. So a
-slow detector lowers the frame rate instead of blurring. Every other frame
-goes out wholly blurred: the first frames, before the first detection, and
-every frame while the detector is stuck (a detection running for more than
-`STUCK` seconds), failing or stopped.
+Fail closed: every frame that leaves has the faces of that frame hidden.
+A frame goes out in one of three ways, counted in `frames`:
+
+- `detected`: the detector ran on it (it was held until its detection ended);
+- `carried`: from a detection on a frame at most `MAX_AGE` seconds older,
+  with that detection's boxes (grown by a margin that grows with its age)
+  and every cell that changed since that frame hidden (`motion`): a face
+  that moved, jumped or came in is where the picture changed;
+- `blurred`: wholly blurred, when nothing can clear it: before the first
+  detection, while the detector is stuck (a detection running for more than
+  `STUCK` seconds) or failing.
+
+A frame that cannot be carried (no recent detection, or a cut: too much
+changed to follow) is `withheld`: held for the detection under way, or for
+its own detection, started at once, and handed to `publish_late` when it
+ends; frames no detection can cover are not sent at all. So a slow detector
+or a scene cut lowers the frame rate instead of blurring, and the wait
+counts in the frame's age (its capture time is kept).
 
 A FOMO model's boxes whose label is in `PRIVACY_LABELS` are hidden too, on
 frames up to `MODEL_BOX_HOLD` seconds after the frame they were computed on.
@@ -34,7 +42,8 @@ import numpy as np
 
 from ..capture import Capture, Frame
 from .detector import Box
-from .hide import blur_all, hide
+from .hide import blur_all, hide, hide_cells
+from .motion import changed_cells, grey
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,7 @@ STUCK = 1.0  # seconds a detection may run before frames go out blurred instead 
 MODEL_BOX_HOLD = 2.0  # seconds a model's boxes keep being hidden
 MODEL_MARGIN = 1.0  # FOMO boxes are centroids on a coarse grid: hide three times the box
 RECENT = 300  # frames the "share fully blurred" is measured over
+OUTCOMES = ("detected", "carried", "blurred", "withheld")
 ERROR_PAUSE = 0.5
 
 
@@ -63,6 +73,7 @@ class Detection:
     captured_at: float  # monotonic, of the frame it ran on
     boxes: tuple[Box, ...]
     seconds: float  # how long the detector took
+    grey: np.ndarray | None = None  # the frame it ran on, for what changed since (`motion`)
 
 
 class Anonymizer:
@@ -76,7 +87,7 @@ class Anonymizer:
         self.listeners: list[Callable[[Detection], None]] = []
         self.detections = 0
         self.detect_seconds: Callable[[float], None] = lambda seconds: None  # metrics observe
-        self.frames = {"anonymized": 0, "blurred": 0, "withheld": 0}
+        self.frames = dict.fromkeys(OUTCOMES, 0)
         # Set by `attach` (the capture): where a held frame goes, when frames were last taken.
         self.publish_late: Callable[[Frame], None] | None = None
         self.demanded_at: Callable[[], float] = time.monotonic
@@ -87,6 +98,8 @@ class Anonymizer:
         self._pending: Frame | None = None
         self._running: Frame | None = None  # the frame the detector works on now
         self._held: Frame | None = None
+        self._urgent = False  # a held frame waits for its own detection: start it now
+        self._failing = False  # the last detection failed: blur rather than hold
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -96,54 +109,66 @@ class Anonymizer:
     def __call__(self, frame: Frame) -> Frame | None:
         """FRAME with its faces hidden; None when withheld (see above); else blurred."""
         self._offer(frame)
-        boxes = self.boxes_for(frame.captured_at)
-        if boxes is not None:
-            return self._hidden(frame, boxes)
+        cleared = self._clear(frame, self._detection)
+        if cleared is not None:
+            return cleared
         if self._hold(frame):
             return None
         self._recent.append(True)
         self.frames["blurred"] += 1
         return _frame_like(frame, blur_all(frame.image), blurred=True)
 
-    def _hidden(self, frame: Frame, boxes: list[Box]) -> Frame:
+    def _clear(self, frame: Frame, detection: Detection | None) -> Frame | None:
+        """FRAME with DETECTION's faces and what moved since hidden; None if it cannot be."""
+        if detection is None:
+            return None
+        age = frame.captured_at - detection.captured_at
+        if not 0 <= age <= MAX_AGE:
+            return None
+        moved = None
+        if frame.seq != detection.seq and detection.grey is not None:
+            cells = changed_cells(grey(frame.image), detection.grey)
+            if cells is None:  # a cut: nothing of the detection can be trusted
+                return None
+            moved = cells if cells.any() else None
+        boxes = [box.grown(MARGIN + MARGIN_PER_SECOND * age) for box in detection.boxes]
+        boxes += self._model_boxes_at(frame.captured_at)
         self._recent.append(False)
-        self.frames["anonymized"] += 1
-        if not boxes:
+        self.frames["detected" if frame.seq == detection.seq else "carried"] += 1
+        if not boxes and moved is None:
             return frame
         image = frame.image.copy()
+        if moved is not None:
+            hide_cells(image, moved, self.mode)
         hide(image, boxes, self.mode)
         return _frame_like(frame, image)
 
+    def _model_boxes_at(self, captured_at: float) -> list[Box]:
+        if (held := self._model_boxes) is None:
+            return []
+        age = captured_at - held[0]
+        if not 0 <= age <= MODEL_BOX_HOLD:
+            return []
+        return [box.grown(MODEL_MARGIN + MARGIN_PER_SECOND * age) for box in held[1]]
+
     def _hold(self, frame: Frame) -> bool:
-        """Withhold FRAME while a detection runs: kept for it if it will cover FRAME."""
+        """Withhold FRAME for the detection under way, or for its own: True if withheld."""
         with self._wake:
+            if self.publish_late is None or self._failing:
+                return False
             running = self._running
-            if self.publish_late is None or running is None:
-                return False
-            age = frame.captured_at - running.captured_at
-            if not 0 <= age <= STUCK:
-                return False
-            if age <= MAX_AGE:
+            if running is None:  # the detector waits for its period: run it on FRAME now
+                self._urgent = True
                 self._held = frame
+                self._wake.notify()
+            else:
+                age = frame.captured_at - running.captured_at
+                if not 0 <= age <= STUCK:
+                    return False
+                if age <= MAX_AGE:
+                    self._held = frame
         self.frames["withheld"] += 1
         return True
-
-    def boxes_for(self, captured_at: float) -> list[Box] | None:
-        """What to hide in a frame captured at CAPTURED_AT; None = nothing may be trusted."""
-        detection = self._detection
-        if detection is None:
-            return None
-        age = captured_at - detection.captured_at
-        if not 0 <= age <= MAX_AGE:
-            return None
-        margin = MARGIN + MARGIN_PER_SECOND * age
-        boxes = [box.grown(margin) for box in detection.boxes]
-        if (held := self._model_boxes) is not None:
-            model_age = captured_at - held[0]
-            if 0 <= model_age <= MODEL_BOX_HOLD:
-                grow = MODEL_MARGIN + MARGIN_PER_SECOND * model_age
-                boxes.extend(box.grown(grow) for box in held[1])
-        return boxes
 
     def _offer(self, frame: Frame) -> None:
         with self._wake:
@@ -205,15 +230,19 @@ class Anonymizer:
     def _next(self, last: float) -> Frame | None:
         """The newest frame due after one captured at LAST, or None after a short wait."""
         with self._wake:
-            frame = self._pending
-            if frame is None or frame.captured_at < last + self._period():
+            if not self._due(last):
                 self._wake.wait(0.5)
-                frame = self._pending
-            if frame is None or frame.captured_at < last + self._period():
+            if not self._due(last):
                 return None
-            self._pending = None
+            frame, self._pending, self._urgent = self._pending, None, False
             self._running = frame
             return frame
+
+    def _due(self, last: float) -> bool:
+        frame = self._pending
+        if frame is None:
+            return False
+        return self._urgent or frame.captured_at >= last + self._period()
 
     def _detect(self, frame: Frame) -> None:
         started = time.perf_counter()
@@ -222,19 +251,21 @@ class Anonymizer:
         except Exception:
             with self._wake:
                 self._running = self._held = None  # the held frame is skipped
+                self._failing = True
             raise
         seconds = time.perf_counter() - started
         self.detections += 1
         self.detect_seconds(seconds)
-        detection = Detection(frame.seq, frame.captured_at, boxes, seconds)
+        detection = Detection(frame.seq, frame.captured_at, boxes, seconds, grey(frame.image))
         with self._wake:
             self._running = None
+            self._failing = False
             self._detection = detection
             held, self._held = self._held, None
         if held is not None and self.publish_late is not None:
-            boxes_now = self.boxes_for(held.captured_at)
-            if boxes_now is not None:  # always, as it was held for this detection
-                self.publish_late(self._hidden(held, boxes_now))
+            cleared = self._clear(held, detection)
+            if cleared is not None:  # else it changed beyond following: skipped
+                self.publish_late(cleared)
         for listener in self.listeners:
             try:
                 listener(detection)

@@ -16,6 +16,7 @@ CELLS = 8  # pixelate: cells across a region
 BLUR_CELLS = 5  # blur: the region is smoothed from this many samples across
 FILL_BGR = (128, 128, 128)
 FULL_BLUR_WIDTH = 16  # a fully blurred frame keeps this many samples across
+FULL_PIXELS = 24  # pixelate: cells across the frame in moved regions
 
 
 def _blur(region: np.ndarray) -> None:
@@ -53,6 +54,27 @@ def hide(image: np.ndarray, boxes: Iterable[Box], mode: str) -> None:
             hider(image[y0:y1, x0:x1])
 
 
+def hide_cells(image: np.ndarray, cells: np.ndarray, mode: str) -> None:
+    """Hide the CELLS (bool grid spread evenly over IMAGE) that are set, MODE's way.
+
+    Moved regions have no face size to scale by: they are covered at the
+    scale of a wholly hidden frame.
+    """
+    h, w = image.shape[:2]
+    mask = cv2.resize(cells.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    cv2.copyTo(COVERS[mode](image), mask, image)
+
+
+def _pixelate_all(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (FULL_PIXELS, max(1, round(FULL_PIXELS * h / w))), cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+
+
+def _fill_all(image: np.ndarray) -> np.ndarray:
+    return np.full_like(image, FILL_BGR)
+
+
 def blur_all(image: np.ndarray) -> np.ndarray:
     """The whole frame so blurred that no face in it can be recognised."""
     h, w = image.shape[:2]
@@ -60,3 +82,10 @@ def blur_all(image: np.ndarray) -> np.ndarray:
         image, (FULL_BLUR_WIDTH, max(1, round(FULL_BLUR_WIDTH * h / w))), cv2.INTER_AREA
     )
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+COVERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "blur": blur_all,
+    "pixelate": _pixelate_all,
+    "fill": _fill_all,
+}
