@@ -9,6 +9,9 @@ first event to `CLIP_POST` after the last), in order, no frame twice.
 
 import asyncio
 import itertools
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +30,8 @@ from inference_service.settings import Settings as InferenceSettings
 from support import synthetic
 from support.metrics import sample
 from support.mosquitto import subscribe
-from support.services import install_model
+from support.services import Service, colors_inference, get_json, http_status, install_model
+from support.timing import scaled
 
 FPS = 10
 PRE, POST = 2.0, 1.5
@@ -165,3 +169,65 @@ async def test_no_clip_for_labels_not_asked_for(tmp_path, settings, inference_ur
         status = (await get_status(http, server))["clips"]
         assert status["state"] == "waiting"
         assert await clips_of(http, server) == []
+
+
+def test_a_full_disk_stops_recording_not_the_stream(tmp_path):
+    """CLIPS_DIR on a 48 KiB tmpfs (a user and mount namespace): the first clip does not fit."""
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs unshare -rm (user namespaces) for a small tmpfs")
+    scene = write_scene(tmp_path / "scene", ["blue"] * 20 + ["red"] * 15 + ["blue"] * 40)
+    inference = colors_inference(tmp_path)
+    clips_dir = tmp_path / "clips"
+    clips_dir.mkdir()
+    camera = Service(
+        "camera-service",
+        "camera_service",
+        {
+            "CAMERA_SOURCE": f"file:{scene}",
+            "CAMERA_RESOLUTION": "320x240",
+            "CAMERA_FPS": str(FPS),
+            "INFERENCE_URL": f"ws://127.0.0.1:{inference.port}",
+            "INFERENCE_INTERVAL": "0.2",
+            "CLIPS": "on",
+            "CLIP_LABELS": "red",
+            "CLIP_PRE": "1",
+            "CLIP_POST": "0.5",
+            "CLIPS_DIR": str(clips_dir),
+            "CLIPS_MAX_MB": "100",
+        },
+        tmp_path / "camera.log",
+    )
+    mount = 'mount -t tmpfs -o size=48k tmpfs "$CLIPS_DIR" && exec "$0" -m camera_service'
+    camera.command = ["unshare", "-rm", "sh", "-c", mount, sys.executable]
+    try:
+        camera.start()
+        full = wait_for(lambda: get_json(f"{camera.url}/api/status")["clips"]["state"] == "full")
+        status = get_json(f"{camera.url}/api/status")
+        assert "disk full" in status["clips"]["error"], status["clips"]
+        assert get_json(f"{camera.url}/api/clips") == []
+        frames = status["camera"]["frames"]
+
+        def red_again() -> bool:  # a second event while the disk is full
+            result = get_json(f"{camera.url}/api/results") or {}
+            top = result.get("top") or {}
+            return top.get("label") == "red" and result["frame"]["captured_at"] > full + 1.0
+
+        wait_for(red_again, 30)
+        assert http_status(f"{camera.url}/healthz") == 200
+        assert http_status(f"{camera.url}/snapshot.jpg") == 200
+        assert get_json(f"{camera.url}/api/status")["camera"]["frames"] > frames
+        log = camera.log_path.read_text()
+        assert log.count("Clips: no space left") == 1, camera.log()
+    finally:
+        camera.stop()
+        inference.stop()
+    assert list(clips_dir.iterdir()) == []  # nothing left behind on the real disk
+
+
+def wait_for(check, seconds: float = 60.0) -> float:
+    """Poll CHECK until it is true; the Unix time it became so."""
+    deadline = time.monotonic() + scaled(seconds)
+    while not check():
+        assert time.monotonic() < deadline, f"not within {scaled(seconds)} s"
+        time.sleep(0.1)
+    return time.time()
