@@ -27,7 +27,7 @@ from camera_service.settings import Settings
 from camera_service.telemetry.config import mqtt_settings
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
-from support import synthetic
+from support import faces, synthetic
 from support.metrics import sample
 from support.mosquitto import subscribe
 from support.services import Service, colors_inference, get_json, http_status, install_model
@@ -231,3 +231,37 @@ def wait_for(check, seconds: float = 60.0) -> float:
         assert time.monotonic() < deadline, f"not within {scaled(seconds)} s"
         time.sleep(0.1)
     return time.time()
+
+
+async def test_in_privacy_mode_clips_hold_only_anonymized_frames(
+    tmp_path, settings, inference_url, http
+):
+    """A face on every frame, a red event: no frame of the clip shows the face."""
+    size = (640, 480)
+    patch, (fx, fy, fw, fh) = faces.head(110)
+    px, py = 320 - int(fx + fw / 2), 200 - int(fy + fh / 2)
+    face = (px + round(fx), py + round(fy), round(fw), round(fh))
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    originals = {}
+    for i, label in enumerate(["blue"] * 20 + ["red"] * 20 + ["blue"] * 60):
+        image = synthetic.color_image(label, *size, np.random.default_rng(i))
+        image[py : py + patch.shape[0], px : px + patch.shape[1]] = patch
+        originals[label] = image
+        cv2.imwrite(str(folder / f"{i:04d}.png"), image)
+    s = replace(
+        clip_settings(settings, tmp_path, inference_url, labels=("red",), pre=1.0, post=0.5),
+        width=640,
+        height=480,
+        privacy="blur",
+    )
+    async with serve(s) as server:
+        [record] = await wait_until(lambda: clips_of(http, server), 60)
+    with av.open(str(tmp_path / "clips" / f"{record['id']}.mp4")) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    assert len(frames) >= 10 * (1.0 + 2.0 + 0.5)  # pre, the 2 s event, post, at 10 fps
+    for image in frames:
+        raw = originals["red"] if image[..., 2].mean() > image[..., 0].mean() else originals["blue"]
+        assert faces.likeness(image, raw, face) < 0.5
+    # the face is there to hide: the raw scene keeps it (likeness 1)
+    assert faces.likeness(originals["red"], originals["red"], face) > 0.99
