@@ -12,13 +12,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from camera_helpers import AUTH, serve, with_auth
+from camera_helpers import AUTH, serve, wait_until, with_auth
 from camera_service.capture import Frame
 from camera_service.clips import mp4
 from camera_service.clips.config import ClipSettings
 from camera_service.clips.store import ClipStore, new_id
 from camera_service.h264 import Encoder
 from camera_service.settings import Settings, SettingsError
+from support.metrics import sample
 
 
 def encoded(count: int = 30, fps: float = 10, start: float = 1.7e9) -> list[mp4.Packet]:
@@ -214,3 +215,31 @@ async def test_clips_off_lists_nothing_and_says_off(settings, http):
             assert await response.json() == []
         async with http.get(server.make_url("/api/status")) as response:
             assert (await response.json())["clips"]["state"] == "off"
+
+
+async def test_the_encoder_runs_for_clips_alone_with_2_s_keyframes(settings, clip_settings, http):
+    async def scrape(server) -> str:
+        async with http.get(server.make_url("/metrics")) as response:
+            return await response.text()
+
+    async with serve(clip_settings) as server:  # nobody watches
+        seconds = 4.5  # keyframes at 0 s and at most 2 s apart: at least 3 by then
+        text = await wait_until(
+            lambda: _encoded_at_least(scrape(server), settings.fps * seconds), 20
+        )
+        assert sample(text, "camera_h264_keyframes_total") >= 3
+    async with serve(settings) as server:  # clips off, nobody watches: the encoder sleeps
+        text = await wait_until(
+            lambda: _captured_at_least(scrape(server), settings.fps * seconds), 20
+        )
+        assert sample(text, "camera_h264_frames_encoded_total") == 0
+
+
+async def _encoded_at_least(text, count: float) -> str | None:
+    text = await text
+    return text if sample(text, "camera_h264_frames_encoded_total") >= count else None
+
+
+async def _captured_at_least(text, count: float) -> str | None:
+    text = await text
+    return text if sample(text, "camera_frames_captured_total") >= count else None

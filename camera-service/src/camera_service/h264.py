@@ -225,7 +225,10 @@ class SharedH264:
         item = Encoded(packet, self.index, keyframe, frame.seq, frame.captured_at)
         self._ring.append(item)
         for listener in self.listeners:
-            listener(item)
+            try:
+                listener(item)
+            except Exception:  # a failing consumer must not stop the stream
+                log.exception("An H.264 packet listener failed")
         self._signal.fire()
 
 
