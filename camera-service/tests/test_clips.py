@@ -9,6 +9,7 @@ first event to `CLIP_POST` after the last), in order, no frame twice.
 
 import asyncio
 import itertools
+import json
 import subprocess
 import sys
 import time
@@ -31,6 +32,7 @@ from support import faces, synthetic
 from support.metrics import sample
 from support.mosquitto import subscribe
 from support.services import Service, colors_inference, get_json, http_status, install_model
+from support.stopping import STOP_LIMIT, stop_seconds
 from support.timing import scaled
 
 FPS = 10
@@ -265,3 +267,37 @@ async def test_in_privacy_mode_clips_hold_only_anonymized_frames(
         assert faces.likeness(image, raw, face) < 0.5
     # the face is there to hide: the raw scene keeps it (likeness 1)
     assert faces.likeness(originals["red"], originals["red"], face) > 0.99
+
+
+def test_sigterm_while_recording_writes_the_clip_and_stops_in_time(tmp_path):
+    scene = write_scene(tmp_path / "scene", ["red"] * 30)  # an event that never ends
+    inference = colors_inference(tmp_path)
+    camera = Service(
+        "camera-service",
+        "camera_service",
+        {
+            "CAMERA_SOURCE": f"file:{scene}",
+            "CAMERA_RESOLUTION": "640x480",
+            "CAMERA_FPS": "30",
+            "INFERENCE_URL": f"ws://127.0.0.1:{inference.port}",
+            "INFERENCE_INTERVAL": "0.2",
+            "CLIPS": "on",
+            "CLIPS_DIR": str(tmp_path / "clips"),
+        },
+        tmp_path / "camera.log",
+    )
+    try:
+        camera.start()
+        wait_for(lambda: get_json(f"{camera.url}/api/status")["clips"]["state"] == "recording")
+        start = get_json(f"{camera.url}/api/status")["camera"]["frames"]
+        # 3 s more of the clip in hand (90 frames captured at 30 fps)
+        wait_for(lambda: get_json(f"{camera.url}/api/status")["camera"]["frames"] >= start + 90)
+        (seconds,) = stop_seconds(camera.proc)
+    finally:
+        camera.stop()
+        inference.stop()
+    assert seconds < STOP_LIMIT, camera.log()
+    [record] = [json.loads(p.read_text()) for p in (tmp_path / "clips").glob("*.json")]
+    assert record["label"] == "red" and record["duration"] > 3.0
+    frames = decode(tmp_path / "clips" / f"{record['id']}.mp4")
+    assert len(frames) > 3.0 * 20 and frames[0][1]
