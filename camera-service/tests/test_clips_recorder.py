@@ -31,10 +31,12 @@ def detection(labels: list[str], at: float) -> dict:
     return {"result": {"bounding_boxes": boxes}, "top": top, "frame": {"captured_at": at}}
 
 
-async def play(tmp_path: Path, scene: list, seconds: float, result=classification, **clips):
-    """Run the timeline through a Recorder; the records of the clips it wrote, oldest first."""
+async def play(
+    tmp_path: Path, scene: list, seconds: float, result=classification, max_bytes=10**9, **clips
+):
+    """Run the timeline through a Recorder; the records of the clips it kept, oldest first."""
     settings = ClipSettings(enabled=True, clips_dir=tmp_path / "clips", **clips)
-    store = ClipStore(settings.clips_dir, 10**9)
+    store = ClipStore(settings.clips_dir, max_bytes)
     store.open()
     recorder = Recorder(settings, store, FPS)
     encoder = Encoder((160, 120), FPS, 400_000)
@@ -91,6 +93,25 @@ async def test_clip_labels_filter_events_and_boxes_count(tmp_path):
     assert event["start"] - t0 == pytest.approx(6.0, abs=0.01)
     assert event["end"] - t0 == pytest.approx(8.8, abs=0.01)
     assert clip["start"] - t0 == pytest.approx(4.0, abs=0.01)  # the keyframe at or before 5 s
+
+
+async def test_the_disk_bound_drops_the_oldest_clips(tmp_path):
+    scene = [(0, None)]
+    for start in range(4, 60, 8):  # 7 events, 8 s apart: 7 clips of about 4.5 s
+        scene += [(start, "red"), (start + 2, None)]
+    clips, t0 = await play(tmp_path, scene, 64, pre=1.0, post=1.0)
+    folder = tmp_path / "clips"
+    sizes = [sum(f.stat().st_size for f in folder.glob(f"{c['id']}.*")) for c in clips]
+    assert len(clips) == 7
+    bound = sum(sizes[-2:]) + 256 * 1024 + max(sizes)  # room for about 3 of them
+    for path in folder.iterdir():
+        path.unlink()
+    kept, _ = await play(tmp_path, scene, 64, max_bytes=bound, pre=1.0, post=1.0)
+    used = sum(f.stat().st_size for f in folder.iterdir())
+    assert used <= bound
+    assert 2 <= len(kept) < 7
+    starts = [round(c["start"] - t0) for c in clips]
+    assert [round(c["start"] - t0) for c in kept] == starts[-len(kept) :]  # the newest
 
 
 def test_labels_of_results():

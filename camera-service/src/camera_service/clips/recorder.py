@@ -34,6 +34,7 @@ KEYFRAME_EVERY = 2.0  # the stream's longest keyframe interval while clips are o
 LATE = 5.0  # seconds a result (and its hold) may come after its frame
 RESULT_SLACK = 2.0  # a clip waits this long past its window for results still on their way
 MAX_CLIP = 120.0  # seconds; a longer event goes on in the next clip
+HEADROOM = 256 * 1024  # bytes beyond the packets: MP4 index, thumbnail, record
 
 
 def labels_of(result: dict, wanted: tuple[str, ...]) -> set[str]:
@@ -69,8 +70,9 @@ class Recorder:
         self._ring: collections.deque[mp4.Packet] = collections.deque()
         self._runs: dict[str, _Run] = {}
         self._clip: _Clip | None = None
-        self._last_end = 0.0  # where the last clip ended: a new one never starts before
+        self._last_end = 0.0  # where the last clip ended: a new one starts at its keyframe
         self._writes: set[asyncio.Task] = set()
+        self._writing = asyncio.Lock()  # one clip written at a time, in the order they ended
         self.listeners: list[Callable[[dict], None]] = []  # each finished clip's record
         self.written = 0
         self.written_bytes = 0
@@ -172,7 +174,8 @@ class Recorder:
 
     async def _write(self, clip: _Clip, packets: list[mp4.Packet]) -> None:
         try:
-            record = await asyncio.to_thread(self._write_files, clip, packets)
+            async with self._writing:
+                record = await asyncio.to_thread(self._write_files, clip, packets)
         except Exception as error:  # a clip lost, never the stream
             log.exception("Writing a clip failed")
             self.error = f"writing a clip failed: {error}"
@@ -195,10 +198,10 @@ class Recorder:
         first_event = min(start for _, start in clip.events)
         temps = [self.store.temp(".mp4"), self.store.temp(".jpg")]
         try:
+            self.store.make_room(sum(len(p.data) for p in packets) + HEADROOM)
             duration = mp4.write(temps[0], packets, self._period)
             temps[1].write_bytes(mp4.thumbnail(packets, first_event))
             size = temps[0].stat().st_size
-            self.store.make_room(size + temps[1].stat().st_size + 4096)
             record = {
                 "id": new_id(packets[0].at),
                 "label": ",".join(labels),
