@@ -106,12 +106,12 @@ async def test_the_disk_bound_drops_the_oldest_clips(tmp_path):
     bound = sum(sizes[-2:]) + 256 * 1024 + max(sizes)  # room for about 3 of them
     for path in folder.iterdir():
         path.unlink()
-    kept, _ = await play(tmp_path, scene, 64, max_bytes=bound, pre=1.0, post=1.0)
+    kept, t1 = await play(tmp_path, scene, 64, max_bytes=bound, pre=1.0, post=1.0)
     used = sum(f.stat().st_size for f in folder.iterdir())
     assert used <= bound
     assert 2 <= len(kept) < 7
     starts = [round(c["start"] - t0) for c in clips]
-    assert [round(c["start"] - t0) for c in kept] == starts[-len(kept) :]  # the newest
+    assert [round(c["start"] - t1) for c in kept] == starts[-len(kept) :]  # the newest
 
 
 def test_labels_of_results():
