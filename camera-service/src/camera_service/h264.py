@@ -198,7 +198,7 @@ class SharedH264:
                 encoder = Encoder((frame.width, frame.height), self._fps, self.bitrate)
                 start = frame.captured_at
                 self._want_keyframe = True
-            # "at least every keyframe_every": not wait for a frame that may come after it
+            # "at least every keyframe_every": do not wait for a frame that may come after it
             if frame.captured_at - self._key_captured >= self.keyframe_every - 1.5 / self._fps:
                 self._want_keyframe = True
             keyframe = self._keyframe_due(frame.captured_at)
