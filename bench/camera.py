@@ -1,10 +1,16 @@
 """Benchmark the camera service: CPU per captured frame by viewers, RSS over WebRTC churn.
 
     .venv/bin/python bench/camera.py [--seconds 10] [--cycles 200] [--resolution 640x480]
+    .venv/bin/python bench/camera.py --clips-only    # the event clips table alone
 
 WebRTC viewers take the shared H.264 encode (what browsers negotiate); the
 "VP8" row is the per-peer VP8 path (a client that offers only VP8), measured
 in the same run.
+
+Event clips: CPU per captured frame with `CLIPS=on` and one H.264 viewer
+against `CLIPS=off` with one viewer (two services, one after the other), and
+`CLIPS=on` with no viewer against that one-viewer encode: the ring of packets
+and the shorter keyframe interval are what clips add.
 
 The service is a real `python -m camera_service` subprocess on loopback with
 the demo source (inference pointed at a closed port, so it stays idle). Its
@@ -18,6 +24,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -36,8 +43,9 @@ def frames_captured(port: int) -> int:
     return int(sample(scrape(port), "camera_frames_captured_total"))
 
 
-def start_service(port: int, resolution: str, fps: int) -> subprocess.Popen:
+def start_service(port: int, resolution: str, fps: int, **extra: str) -> subprocess.Popen:
     env = {
+        **extra,
         **os.environ,
         "PORT": str(port),
         "CAMERA_SOURCE": "demo",
@@ -254,6 +262,47 @@ async def benchmark(args: argparse.Namespace) -> None:
     )
 
 
+async def clips_benchmark(args: argparse.Namespace) -> None:
+    results = {}
+    for clips in ("off", "on"):
+        with tempfile.TemporaryDirectory() as folder:
+            port = free_port()
+            extra = {"CLIPS": clips, "CLIPS_DIR": folder}
+            service = start_service(port, args.resolution, args.fps, **extra)
+            meter = Meter(service.pid, port)
+            try:
+                await asyncio.sleep(2.0)
+                results[clips, 1] = await with_webrtc(meter, 1, args.seconds)
+                if clips == "on":
+                    await asyncio.sleep(2.0)  # the peer gone
+                    results[clips, 0] = await meter.per_frame(args.seconds)
+            finally:
+                service.terminate()
+                service.wait(15)
+    ms = lambda r: f"{r[0] * 1000:.2f} ms ({r[1]} frames)"  # noqa: E731
+    off, on, ring = results["off", 1], results["on", 1], results["on", 0]
+    print(f"event clips, demo source {args.resolution} @ {args.fps} fps,", end=" ")
+    print(f"{args.seconds:.0f} s windows")
+    print()
+    print("| measure | value | goal |")
+    print("|---|---|---|")
+    print(row("CPU per captured frame, CLIPS=off, 1 H.264 viewer", ms(off)))
+    print(
+        row(
+            "CPU per captured frame, CLIPS=on, 1 H.264 viewer",
+            ms(on),
+            f"{on[0] / off[0]:.2f}x off (goal <= 1.05)",
+        )
+    )
+    print(
+        row(
+            "CPU per captured frame, CLIPS=on, no viewer (encode + ring)",
+            ms(ring),
+            f"{ring[0] / off[0]:.2f}x the encode for 1 viewer (goal <= 1.0)",
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -262,14 +311,19 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     parser.add_argument("--resolution", default="640x480")
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--clips-only", action="store_true", help="only the event clips table")
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--peers", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--codec", default="h264", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peers:
         asyncio.run(run_peers(args.port, args.peers, args.seconds, args.cycles, args.codec))
+    elif args.clips_only:
+        asyncio.run(clips_benchmark(args))
     else:
         asyncio.run(benchmark(args))
+        print()
+        asyncio.run(clips_benchmark(args))
 
 
 if __name__ == "__main__":

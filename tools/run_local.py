@@ -91,6 +91,7 @@ def commands(args: argparse.Namespace) -> dict[str, tuple[list[str], dict[str, s
                 "PORT": str(args.port),
                 "CAMERA_SOURCE": os.environ.get("CAMERA_SOURCE", "demo"),
                 "SAMPLES_DIR": os.environ.get("SAMPLES_DIR", str(ROOT / ".data" / "samples")),
+                "CLIPS_DIR": os.environ.get("CLIPS_DIR", str(ROOT / ".data" / "clips")),
                 "INFERENCE_URL": os.environ.get(
                     "INFERENCE_URL", f"ws://127.0.0.1:{args.inference_port}"
                 ),

@@ -11,6 +11,7 @@ import { drawOnCanvas, placeCanvas } from "./overlay.js";
 import { createPanel } from "./panel.js";
 import { createPrivacy } from "./privacy.js";
 import { topLabel } from "./results.js";
+import { startClips } from "./clips.js";
 import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
@@ -173,11 +174,16 @@ function main() {
   const events = createEvents("api/events");
   const live = startLive(document, events);
   const samples = startSamples(document, events);
-  const route = () => samples.show(location.hash === "#samples");
+  const clips = startClips(document, events);
+  const route = () => {
+    samples.show(location.hash === "#samples");
+    clips.show(location.hash === "#clips");
+  };
   window.addEventListener("hashchange", route);
   route();
   live.ready.finally(() => events.connect());
   window.samplesUI = samples.view; // read by the browser tests
+  window.clipsUI = clips.view;
   window.cameraUI = {
     get state() {
       return live.state;

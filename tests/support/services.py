@@ -87,6 +87,7 @@ class Service:
     log_path: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    command: list[str] | None = None  # instead of `python -m MODULE`
 
     @property
     def url(self) -> str:
@@ -121,7 +122,7 @@ class Service:
         env = {**os.environ, **self.env, "PORT": str(self.port), "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module],
+            self.command or [sys.executable, "-m", self.module],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from . import auth, bodies, counts, metrics, privacy
 from .capture import Capture
+from .clips import part as clips
 from .collect import routes as collect_routes
 from .collect.collector import Collector
 from .events import Events, sse
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(privacy.background)
     app.cleanup_ctx.append(_background)
     app.cleanup_ctx.append(counts.background)
+    app.cleanup_ctx.append(clips.background(app[WEBRTC].h264))
     if TELEMETRY in app:
         app.cleanup_ctx.append(telemetry_ctx)
     app.on_shutdown.append(_close_streams)
@@ -102,6 +104,7 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
+    recorder = clips.build(settings.clips, settings.fps)
     app[metrics.METRICS] = metrics.create_registry(
         *metrics.camera_metrics(
             capture,
@@ -112,7 +115,13 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
             lambda: viewers(app),
         ),
         *privacy.metrics(anonymizer),
+        *clips.metrics(recorder),
     )
+    if recorder is not None:
+        app[clips.RECORDER] = recorder
+        listeners.append(recorder.on_result)
+        recorder.listeners.append(lambda record: events.publish("clip", record))
+        recorder.listeners.append(lambda record: _publish_clip(app, record))
     collector = Collector(settings.collect, capture, events.publish)
     app[collect_routes.COLLECTOR] = collector
     listeners.append(collector.on_result)
@@ -121,6 +130,11 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         listeners.append(app[TELEMETRY].on_result)
         for reading in telemetry_metrics(app[TELEMETRY]):
             app[metrics.METRICS].register(reading)
+
+
+def _publish_clip(app: web.Application, record: dict) -> None:
+    if TELEMETRY in app:
+        app[TELEMETRY].publish_clip(record)  # P/clip
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -144,6 +158,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.route)
     collect_routes.add_routes(app)
+    clips.add_routes(app)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -233,6 +248,7 @@ def status(app: web.Application) -> dict:
         "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),
         "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
+        "clips": clips.status(app),
     }
 
 

@@ -16,11 +16,15 @@ What sharing loses, and how it is given back:
   encoder for an IDR. Requests are merged and rate-limited (one IDR per
   `KEYFRAME_GAP` seconds at most); a new or lagging peer asks the same way.
 - **SPS/PPS** are repeated before every IDR (libx264 `repeat-headers`), so a
-  peer can start at any keyframe. An IDR comes at least every `GOP_SECONDS`.
+  peer can start at any keyframe. An IDR comes at least every `GOP_SECONDS`
+  (`keyframe_every`, shorter while event clips are on).
 - **One bitrate for all viewers**, `bitrate_for(size, fps)` (0.1 bit per pixel
   per frame, 0.4 to 6 Mbit/s: 0.92 Mbit/s at 640x480, 30 fps); receiver
   estimates (REMB) are not applied, since one viewer's network must not
   lower everyone's picture.
+
+Event clips (`clips/`) take every packet too (`listeners`) and `keep` the
+encoder running while nobody watches.
 
 Encoders: libx264 (constrained baseline, `tune=zerolatency`, no B-frames,
 `preset=ultrafast`) everywhere. On a Raspberry Pi, `h264_v4l2m2m` (the SoC's
@@ -73,6 +77,7 @@ class Encoded:
     index: int  # 1, 2, 3… per encoder run
     keyframe: bool
     seq: int  # the capture frame it came from
+    captured_at: float = 0.0  # that frame's time.monotonic()
 
 
 class Encoder:
@@ -112,6 +117,10 @@ class SharedH264:
         self._task: asyncio.Task | None = None
         self._want_keyframe = False
         self._last_keyframe = -KEYFRAME_GAP
+        self._key_captured = -GOP_SECONDS  # capture time of the newest keyframe's frame
+        self._kept = False
+        self.keyframe_every = GOP_SECONDS
+        self.listeners: list[Callable[[Encoded], None]] = []  # every packet, in the loop
         self.index = 0
         self.keyframes = 0
         self.requests = 0
@@ -125,12 +134,20 @@ class SharedH264:
             self._task = asyncio.create_task(self._run(), name="h264-encoder")
         return track
 
+    def keep(self, keyframe_every: float) -> None:
+        """Encode whether or not anyone watches, an IDR at least every KEYFRAME_EVERY s."""
+        self._kept = True
+        self.keyframe_every = min(GOP_SECONDS, keyframe_every)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="h264-encoder")
+
     def request_keyframe(self) -> None:
         """An IDR soon: at once, or when `KEYFRAME_GAP` has passed since the last one."""
         self.requests += 1
         self._want_keyframe = True
 
     async def close(self) -> None:
+        self._kept = False
         for track in list(self._tracks):
             track.stop()
         await self._stop_task()
@@ -157,7 +174,7 @@ class SharedH264:
 
     def leave(self, track: "H264Track") -> None:
         self._tracks.discard(track)
-        if not self._tracks and self._task is not None:
+        if not self._tracks and not self._kept and self._task is not None:
             self._task.cancel()
             self._task = None
 
@@ -171,7 +188,7 @@ class SharedH264:
         encoder: Encoder | None = None
         start: float | None = None
         last_seq = 0
-        while self._tracks:
+        while self._tracks or self._kept:
             frame = await self._capture.next_frame(last_seq, within=1.0)
             if frame is None:
                 continue
@@ -181,12 +198,15 @@ class SharedH264:
                 encoder = Encoder((frame.width, frame.height), self._fps, self.bitrate)
                 start = frame.captured_at
                 self._want_keyframe = True
+            # "at least every keyframe_every": do not wait for a frame that may come after it
+            if frame.captured_at - self._key_captured >= self.keyframe_every - 1.5 / self._fps:
+                self._want_keyframe = True
             keyframe = self._keyframe_due(frame.captured_at)
             pts = int((frame.captured_at - start) * CLOCK_RATE)
             packets = await asyncio.to_thread(encoder.encode, frame, pts, keyframe)
             self.encoded += 1
             for packet in packets:
-                self._publish(packet, frame.seq)
+                self._publish(packet, frame)
 
     def _keyframe_due(self, now: float) -> bool:
         if not self._want_keyframe or now - self._last_keyframe < KEYFRAME_GAP:
@@ -195,13 +215,20 @@ class SharedH264:
         self._last_keyframe = now
         return True
 
-    def _publish(self, packet: av.Packet, seq: int) -> None:
+    def _publish(self, packet: av.Packet, frame: Frame) -> None:
         self.index += 1
         keyframe = bool(packet.is_keyframe)
         if keyframe:
             self.keyframes += 1
             self._last_keyframe = max(self._last_keyframe, time.monotonic())
-        self._ring.append(Encoded(packet, self.index, keyframe, seq))
+            self._key_captured = frame.captured_at
+        item = Encoded(packet, self.index, keyframe, frame.seq, frame.captured_at)
+        self._ring.append(item)
+        for listener in self.listeners:
+            try:
+                listener(item)
+            except Exception:  # a failing consumer must not stop the stream
+                log.exception("An H.264 packet listener failed")
         self._signal.fire()
 
 

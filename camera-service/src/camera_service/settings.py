@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from .clips.config import ClipSettings, ClipSettingsError
 from .collect.config import CollectSettings, CollectSettingsError
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class Settings:
     count_interval: float = 10.0
     collect: CollectSettings = field(default_factory=CollectSettings)
     mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
+    clips: ClipSettings = field(default_factory=ClipSettings)
 
     @property
     def auth_enabled(self) -> bool:
@@ -109,6 +111,7 @@ class Settings:
             ),
             collect=_collect(env),
             mqtt=mqtt_settings(env),
+            clips=_clips(env),
         )
 
 
@@ -128,6 +131,13 @@ def _collect(env: Mapping[str, str]) -> CollectSettings:
     try:
         return CollectSettings.from_env(env)
     except CollectSettingsError as error:
+        raise SettingsError(str(error)) from None
+
+
+def _clips(env: Mapping[str, str]) -> ClipSettings:
+    try:
+        return ClipSettings.from_env(env)
+    except ClipSettingsError as error:
         raise SettingsError(str(error)) from None
 
 

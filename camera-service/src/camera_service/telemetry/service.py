@@ -82,6 +82,12 @@ class Telemetry:
                 self.publisher.send_now(self._configs(self._count_configs(new)))
         self.publisher.send(Message(self.topics.counts, _json(counts), retain=True))
 
+    def publish_clip(self, record: dict) -> None:
+        """`P/clip` (not retained) when a clip is complete."""
+        keys = ("id", "label", "start", "end")
+        payload = {**{k: record[k] for k in keys}, "url": f"/api/clips/{record['id']}.mp4"}
+        self.publisher.send(Message(self.topics.clip, _json(payload)))
+
     def request_snapshot(self) -> None:
         self._snapshot_wanted.set()
 

@@ -36,5 +36,9 @@ class Topics:
         return f"{self.prefix}/status"
 
     @property
+    def clip(self) -> str:
+        return f"{self.prefix}/clip"
+
+    @property
     def cmd_snapshot(self) -> str:
         return f"{self.prefix}/cmd/snapshot"
