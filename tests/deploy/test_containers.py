@@ -61,7 +61,7 @@ def test_compose_file_stays_inside_balenas_subset():
 
 def test_services_share_the_model_store_and_check_health():
     services = compose()["services"]
-    for name in ("inference-service", "model-fetcher"):
+    for name in ("inference-service", "model-fetcher", "camera-service"):
         assert "models:/data/models" in services[name]["volumes"]
         assert services[name]["environment"]["MODEL_DIR"] == "/data/models"
     camera = services["camera-service"]
@@ -138,7 +138,7 @@ def copied_folders(dockerfile: Path) -> list[tuple[str, str]]:
 
 
 def test_the_services_that_use_the_store_install_model_store_first():
-    for service in ("inference-service", "model-fetcher"):
+    for service in ("inference-service", "model-fetcher", "camera-service"):
         commands = pip_commands(ROOT / service / "Dockerfile.template")
         installs = [args[-1] for args in commands if args[:1] == ["--no-deps"]]
         assert installs == ["./model-store", f"./{service}"], installs

@@ -52,6 +52,7 @@ class Settings:
     count_interval: float = 10.0
     collect: CollectSettings = field(default_factory=CollectSettings)
     mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
+    model_dir: Path = Path("/data/models")  # the model store the model routes install into
 
     @property
     def auth_enabled(self) -> bool:
@@ -109,6 +110,7 @@ class Settings:
             ),
             collect=_collect(env),
             mqtt=mqtt_settings(env),
+            model_dir=Path(env.get("MODEL_DIR", "").strip() or "/data/models"),
         )
 
 
