@@ -109,6 +109,7 @@ def train(
         steps_per_epoch=max(math.ceil(len(train_idx) / BATCH), MIN_STEPS),
         validation_data=(xs[val_idx], ys[val_idx]) if len(val_idx) else None,
         callbacks=callbacks,
+        shuffle=False,  # the dataset shuffles
         verbose=0,
     )
     return len(history.history["loss"])

@@ -124,6 +124,8 @@ def _classification_report(
     lines = [
         f"accuracy float {scores.accuracy(matrix_float):.3f} int8 {scores.accuracy(matrix):.3f}",
         "recall (int8) " + _pairs(labels, scores.recall(matrix)),
+        f"int8 agrees with float on {np.mean(float_out.argmax(-1) == int8_out.argmax(-1)):.3f} "
+        "of the held-out samples",
         "confusion matrix (int8; rows: true label, columns: predicted)",
         " " * width + "".join(f"{label:>{width}}" for label in labels),
     ]
