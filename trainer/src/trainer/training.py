@@ -158,8 +158,11 @@ def _pairs(labels: list[str], values: np.ndarray) -> str:
 
 def _write_zip(out: Path, tflite: Path, info: dict) -> None:
     """DIR/model.zip, whole or not at all."""
-    out.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".model-", suffix=".zip", dir=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".model-", suffix=".zip", dir=out)
+    except OSError as error:
+        raise TrainerError(f"cannot write in {out}: {error.strerror or error}") from None
     os.close(handle)
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from aiohttp import web
-from model_store import ModelError, ModelInfo, ModelStore, StoreError
+from model_store import ModelError, ModelInfo, ModelStore, StoreError, current_target
 
 from .. import bodies
 from .upload import MAX_MODEL_BYTES, UploadError, install_body
@@ -20,6 +20,7 @@ from .upload import MAX_MODEL_BYTES, UploadError, install_body
 log = logging.getLogger(__name__)
 
 STORE = web.AppKey("model_store", ModelStore)
+WAITING = web.AppKey("model_waiting", dict)  # the status block, kept while the store is unchanged
 UPLOAD_TIMEOUT = 300.0
 CHUNK = 256 * 1024
 
@@ -27,15 +28,25 @@ CHUNK = 256 * 1024
 def add_routes(app: web.Application, model_dir: Path) -> None:
     """Register before the app's catch-all static route."""
     app[STORE] = ModelStore(model_dir)
+    app[WAITING] = {}
     app.router.add_get("/api/models", list_models)
     app.router.add_post("/api/models", install_model)
     app.router.add_put("/api/models/current", set_current)
 
 
 def status(app: web.Application) -> dict:
-    """`/api/status`'s `models` block: a newer Edge Impulse version waiting, or null."""
-    waiting = app[STORE].waiting()
-    return {"waiting": None if waiting is None else entry(waiting, current=False)}
+    """`/api/status`'s `models` block: a newer Edge Impulse version waiting, or null.
+
+    Read again only when `current` or the versions changed (a readlink and a
+    listdir a status, rather than every version's model.json on the event loop).
+    """
+    store, cache = app[STORE], app[WAITING]
+    key = (current_target(store.root), tuple(store.versions()))
+    if cache.get("key") != key:
+        waiting = store.waiting()
+        cache["key"] = key
+        cache["block"] = {"waiting": None if waiting is None else entry(waiting, current=False)}
+    return cache["block"]
 
 
 def entry(info: ModelInfo, current: bool) -> dict:
