@@ -150,7 +150,7 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     commands = pip_commands(dockerfile)
     assert commands, "the Dockerfile installs nothing with pip"
     # The image's WORKDIR holds the folders `COPY` puts there (the service, and
-    # model-store for the two that use it), less what .dockerignore leaves out;
+    # model-store for the three that use it), less what .dockerignore leaves out;
     # building in a copy leaves the checkout clean.
     workdir = tmp_path / "src"
     sent = (ROOT / ".dockerignore").read_text().splitlines()
