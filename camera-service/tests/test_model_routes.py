@@ -79,6 +79,9 @@ async def test_install_list_and_roll_back(camera, http, tmp_path):
     stored = ModelStore(tmp_path / "models").current()
     assert (stored.width, stored.height, stored.channels) == (64, 64, 1)  # from the model
     assert stored.resize_mode == "squash" and stored.name == "stripes"
+    for version in ("1", "2"):
+        folder = tmp_path / "models" / "versions" / version
+        assert sorted(p.name for p in folder.iterdir()) == ["model.json", "model.tflite"]
 
     versions = await listed(http, camera)
     assert [(v["version"], v["current"]) for v in versions] == [("2", True), ("1", False)]

@@ -55,6 +55,7 @@ def install_body(
         raise UploadError(
             "the body is neither a zip (model.json and model.tflite) nor a .tflite model"
         )
+    body.unlink(missing_ok=True)  # the version folder holds the model and its metadata only
     try:
         return store.install(staging, info)
     except ModelError as error:
