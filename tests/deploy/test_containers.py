@@ -176,3 +176,18 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
         where = subprocess.run([python, "-c", check], check=True, cwd=tmp_path, text=True,
                                capture_output=True).stdout.strip()  # fmt: skip
         assert Path(where).is_relative_to(env_dir) and (Path(where) / "index.html").is_file()
+
+
+def test_the_trainer_stays_on_the_host():
+    """trainer/ (TensorFlow) is a host tool: no image is sent it, none installs TensorFlow."""
+    sent = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!trainer/" not in sent
+    for service in [*SERVICES, BROKER]:
+        dockerfile = (ROOT / service / "Dockerfile.template").read_text()
+        assert "trainer" not in dockerfile and "tensorflow" not in dockerfile.lower(), service
+        requirements = ROOT / service / "requirements.txt"
+        if requirements.is_file():
+            assert "tensorflow" not in requirements.read_text().lower(), service
+    source = "\n".join(p.read_text() for p in (ROOT / "trainer" / "src").rglob("*.py"))
+    for module in SERVICES.values():  # it may use model-store's checks, never a service
+        assert module not in source, module
