@@ -87,6 +87,13 @@ def test_one_label_is_not_enough_for_a_classifier(tmp_path, capsys):
     )
 
 
+def test_too_few_samples_to_hold_any_out(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    samples = [(door_scene(s, rng), {"label": s, "category": "training"}) for s in ("a", "b")]
+    export = write_export(tmp_path / "export.zip", samples)
+    assert "2 samples leave none to hold out" in refused(capsys, export, tmp_path / "out")
+
+
 def test_fomo_needs_boxes(good, tmp_path, capsys):
     assert "no bounding boxes" in refused(capsys, good, tmp_path / "out", "--kind", "fomo")
 

@@ -41,11 +41,17 @@ class Options:
 def run(options: Options) -> list[str]:
     """Train, check and write the model; the report's lines. TrainerError on bad input."""
     started = time.monotonic()
-    samples = read_export(options.export, options.size)
     fomo = options.kind == "fomo"
+    # A FOMO frame without boxes is background to learn; a classifier needs a label.
+    samples = [s for s in read_export(options.export, options.size) if fomo or s.label]
     labels = _labels(samples, fomo)
     keys = [s.boxes[0].label if fomo and s.boxes else (s.label or "") for s in samples]
     training, held, how = split(samples, keys)
+    if not held:
+        raise TrainerError(
+            f"{len(samples)} samples leave none to hold out: label at least 2 per label, "
+            "or mark some testing"
+        )
     xs = np.stack([s.image for s in samples])
     if fomo:
         ys = np.stack([scores.fomo_grid(s, labels, options.size) for s in samples])
