@@ -34,7 +34,7 @@ def trained(tmp_path_factory) -> tuple[Path, str]:
     folder = tmp_path_factory.mktemp("train")
     export = door_export(folder / "export.zip", per_state=40, seed=1)
     argv = ["train", str(export), "--out", str(folder / "out"), "--size", str(SIZE),
-            "--epochs", "6", "--weights", "none", "--name", "door", "--quiet"]  # fmt: skip
+            "--epochs", "8", "--weights", "none", "--name", "door", "--quiet"]  # fmt: skip
     report = io.StringIO()
     with contextlib.redirect_stdout(report):
         assert main(argv) == 0

@@ -7,6 +7,7 @@ check it), score both on the held-out samples, and only then write
 `POST /api/models` takes).
 """
 
+import functools
 import json
 import os
 import tempfile
@@ -38,46 +39,38 @@ class Options:
     quiet: bool = False
 
 
+@dataclass
+class Data:
+    """The export's samples as arrays, split."""
+
+    samples: list[Sample]
+    labels: list[str]
+    keys: np.ndarray  # what the split stratifies: a label, or a FOMO image's first box label
+    xs: np.ndarray  # images, 0..1 RGB
+    ys: np.ndarray  # label indices, or FOMO cell grids
+    training: list[int]
+    held: list[int]
+    how: str  # how the held-out samples were chosen
+
+
 def run(options: Options) -> list[str]:
     """Train, check and write the model; the report's lines. TrainerError on bad input."""
     started = time.monotonic()
     fomo = options.kind == "fomo"
-    # A FOMO frame without boxes is background to learn; a classifier needs a label.
-    samples = [s for s in read_export(options.export, options.size) if fomo or s.label]
-    labels = _labels(samples, fomo)
-    keys = [s.boxes[0].label if fomo and s.boxes else (s.label or "") for s in samples]
-    training, held, how = split(samples, keys)
-    if not held:
-        raise TrainerError(
-            f"{len(samples)} samples leave none to hold out: label at least 2 per label, "
-            "or mark some testing"
-        )
-    xs = np.stack([s.image for s in samples])
-    if fomo:
-        ys = np.stack([scores.fomo_grid(s, labels, options.size) for s in samples])
-    else:
-        ys = np.array([labels.index(s.label) for s in samples])
+    data = load(options.export, options.size, fomo)
     build = networks.fomo if fomo else networks.classifier
-    model = build(options.size, len(labels), options.weights)
-    held_samples = [samples[i] for i in held]
-
-    def held_out_score() -> float:
-        outputs = model.predict(xs[held], verbose=0, batch_size=64)
-        if fomo:
-            return scores.centroid_scores(outputs, held_samples, labels, options.size).recall
-        return float(np.mean(outputs.argmax(-1) == ys[held]))
-
-    progress = None if options.quiet else fit.Progress(
-        options.epochs, held_out_score, "recall" if fomo else "accuracy"
-    )  # fmt: skip
-    epochs = fit.train(
-        model, xs[training], ys[training], np.array(keys)[training], options.epochs, fomo, progress
-    )
+    model = build(options.size, len(data.labels), options.weights)
+    progress = None
+    if not options.quiet:
+        score = functools.partial(held_out_score, model, data, options.size, fomo)
+        progress = fit.Progress(options.epochs, score, "recall" if fomo else "accuracy")
+    t, held = data.training, data.held
+    epochs = fit.train(model, data.xs[t], data.ys[t], data.keys[t], options.epochs, fomo, progress)
     info = ModelInfo(
         name=options.name or options.export.stem,
         source="trainer",
         model_type=FOMO if fomo else "classification",
-        labels=tuple(labels),
+        labels=tuple(data.labels),
         width=options.size,
         height=options.size,
         channels=3,
@@ -86,25 +79,59 @@ def run(options: Options) -> list[str]:
     )
     with tempfile.TemporaryDirectory() as work:
         tflite = Path(work) / MODEL_FILE
-        tflite.write_bytes(quantize.to_int8(model, xs[training]))
+        tflite.write_bytes(quantize.to_int8(model, data.xs[t]))
         try:
             check_model(tflite, info)
         except ModelError as error:  # a bug here, not the user's input; still one line
             raise TrainerError(f"the int8 model fails the device's checks: {error}") from None
-        float_out = model.predict(xs[held], verbose=0, batch_size=64)
-        int8_out = quantize.run_int8(tflite, xs[held])
-        if fomo:
-            lines = _fomo_report(float_out, int8_out, held_samples, labels, options.size)
-        else:
-            lines = _classification_report(float_out, int8_out, ys[held], labels)
-        trained = {"epochs": epochs, "weights": options.weights, "samples": len(samples),
-                   "held_out": len(held)}  # fmt: skip
+        float_out = model.predict(data.xs[held], verbose=0, batch_size=64)
+        int8_out = quantize.run_int8(tflite, data.xs[held])
+        lines = _report(float_out, int8_out, data, options.size, fomo)
+        trained = {"epochs": epochs, "weights": options.weights,
+                   "samples": len(data.samples), "held_out": len(held)}  # fmt: skip
         _write_zip(options.out, tflite, {**info.to_dict(), "trained": trained})
-    seconds = time.monotonic() - started
-    lines.append(f"held out {len(held)} of {len(samples)} samples ({how}); {epochs} epochs")
-    lines.append(f"seconds {seconds:.1f}")
+    lines.append(
+        f"held out {len(held)} of {len(data.samples)} samples ({data.how}); {epochs} epochs"
+    )
+    lines.append(f"seconds {time.monotonic() - started:.1f}")
     lines.append(f"wrote {options.out / 'model.zip'}")
     return lines
+
+
+def load(export: Path, size: int, fomo: bool) -> Data:
+    """The export read, labelled and split; TrainerError when it cannot be trained on."""
+    # A FOMO frame without boxes is background to learn; a classifier needs a label.
+    samples = [s for s in read_export(export, size) if fomo or s.label]
+    labels = _labels(samples, fomo)
+    keys = [s.boxes[0].label if fomo and s.boxes else (s.label or "") for s in samples]
+    training, held, how = split(samples, keys)
+    if not held:
+        raise TrainerError(
+            f"{len(samples)} samples leave none to hold out: label at least 2 per label, "
+            "or mark some testing"
+        )
+    if fomo:
+        ys = np.stack([scores.fomo_grid(s, labels, size) for s in samples])
+    else:
+        ys = np.array([labels.index(s.label) for s in samples])
+    xs = np.stack([s.image for s in samples])
+    return Data(samples, labels, np.array(keys), xs, ys, training, held, how)
+
+
+def held_out_score(model, data: Data, size: int, fomo: bool) -> float:
+    """Accuracy (or FOMO centroid recall) of the float model on the held-out samples now."""
+    outputs = model.predict(data.xs[data.held], verbose=0, batch_size=64)
+    if fomo:
+        held = [data.samples[i] for i in data.held]
+        return scores.centroid_scores(outputs, held, data.labels, size).recall
+    return float(np.mean(outputs.argmax(-1) == data.ys[data.held]))
+
+
+def _report(float_out: np.ndarray, int8_out: np.ndarray, data: Data, size: int, fomo: bool):
+    if fomo:
+        held = [data.samples[i] for i in data.held]
+        return _fomo_report(float_out, int8_out, held, data.labels, size)
+    return _classification_report(float_out, int8_out, data.ys[data.held], data.labels)
 
 
 def _labels(samples: list[Sample], fomo: bool) -> list[str]:
