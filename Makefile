@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service outputs-service
 RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
 
-.PHONY: run test test-web system-packages lint bench models face-model clean
+.PHONY: run test test-web system-packages lint bench train models face-model clean
 
 $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PY) -m pip install -q --no-deps -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+# trainer/ is a host tool, never in an image: TensorFlow comes with it, here only.
+$(VENV)/.trainer: $(VENV)/.runtime trainer/requirements.txt trainer/pyproject.toml
+	$(PY) -m pip install -q -r trainer/requirements.txt
+	$(PY) -m pip install -q --no-deps -e ./trainer
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -54,6 +60,16 @@ bench: $(VENV)/.dev
 	$(PY) bench/outputs.py
 	$(PY) bench/mqtt.py
 	$(PY) bench/lag.py
+	$(PY) bench/train.py
+
+## Train on this machine from the appliance's export (README "Train on your machine"):
+## make train EXPORT=export.zip [OUT=trained] [ARGS="--weights none --kind fomo"]
+EXPORT ?=
+OUT ?= trained
+ARGS ?=
+train: $(VENV)/.trainer
+	@test -n "$(EXPORT)" || { echo "usage: make train EXPORT=path/to/export.zip [OUT=trained] [ARGS='--weights none']"; exit 2; }
+	$(VENV)/bin/trainer train $(EXPORT) --out $(OUT) $(ARGS)
 
 ## Retrain the test and demo models (dev-time; needs tensorflow-cpu).
 models: .venv-models

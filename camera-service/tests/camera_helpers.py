@@ -20,7 +20,7 @@ from support.timing import scaled
 USER, PASSWORD = "admin", "s3cret-pass"
 # The blocks of /api/status (and of the page's `status` events).
 STATUS_KEYS = {"camera", "inference", "viewers", "auth", "uptime", "collect", "mqtt", "privacy"}
-STATUS_KEYS |= {"clips"}
+STATUS_KEYS |= {"clips", "models"}
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
 

@@ -6,8 +6,12 @@ import re
 import threading
 import time
 
+import pytest
+from model_fetcher.cli import run_status
 from model_fetcher.edge_impulse import EdgeImpulseClient
+from model_fetcher.installer import install_file
 from model_fetcher.updater import Updater
+from model_store import ModelInfo
 from support.timing import scaled
 
 
@@ -102,6 +106,25 @@ def test_only_three_versions_are_kept(fake, store, updater, models):
         assert updater.update()
     assert store.versions() == [3, 4, 5]
     assert os.readlink(store.root / "current") == "versions/5"
+
+
+@pytest.mark.parametrize("source", ["trainer", "file"])
+def test_a_model_installed_by_hand_stays_current(fake, store, updater, models, source, capsys):
+    mine = ModelInfo("door", source, "classification", ("h", "v"), 64, 64, 1, "squash")
+    install_file(store, models / "stripes_gray_int8.tflite", mine)
+    assert updater.update()
+    assert store.current().name == "door" and store.current().source == source
+    assert store.waiting().version == "2" and store.waiting().source == "edge-impulse"
+    assert run_status(store, as_json=False) == 0
+    assert "waiting: version 2, newer from Edge Impulse" in capsys.readouterr().out
+    assert updater.update() and fake.requests["download"] == 1  # the waiting one is up to date
+    fake.publish(models / "colors4_rgb_int8.tflite")
+    assert updater.update()
+    assert store.current().name == "door" and store.waiting().version == "3"
+    store.set_current("3")  # the user picks it: from now on Edge Impulse leads again
+    fake.publish(models / "colors_rgb_int8.tflite")
+    assert updater.update()
+    assert store.current().version == "4" and store.waiting() is None
 
 
 def test_retries_back_off_exponentially(fake, store):

@@ -140,3 +140,45 @@ def test_a_file_changed_after_download_is_refused(store, models, info):
     with pytest.raises(StoreError, match="sha256 mismatch"):
         install_file(store, models / "colors_rgb_int8.tflite", claimed)
     assert store.versions() == []
+
+
+def test_a_version_kept_beside_the_current_one_and_rolled_back_to(store, models, info):
+    mine = install_file(store, models / "colors_rgb_int8.tflite", info("colors_rgb_int8"))
+    with store.staging() as staging:
+        shutil.copyfile(models / "colors4_rgb_int8.tflite", staging / "model.tflite")
+        beside = store.install(
+            staging, info("colors4_rgb_int8", source="edge-impulse"), make_current=False
+        )
+    assert store.current().version == mine.version == "1" and beside.version == "2"
+    assert store.waiting().version == "2"  # a newer Edge Impulse version waits
+    assert store.set_current("2").name == "colors4_rgb"
+    assert current_target(store.root) == "versions/2" and store.waiting() is None
+    assert store.set_current("1").version == "1"
+    for bad in ("9", "x", "../1"):
+        with pytest.raises(ModelError, match="no model version"):
+            store.set_current(bad)
+    assert current_target(store.root) == "versions/1"
+
+
+def test_pruning_never_removes_the_current_version(store, models, info):
+    install_file(
+        store, models / "colors_rgb_int8.tflite", info("colors_rgb_int8", source="trainer")
+    )
+    for _ in range(4):
+        with store.staging() as staging:
+            shutil.copyfile(models / "colors4_rgb_int8.tflite", staging / "model.tflite")
+            store.install(
+                staging, info("colors4_rgb_int8", source="edge-impulse"), make_current=False
+            )
+    assert store.versions() == [1, 4, 5]
+    assert store.current().source == "trainer" and store.waiting().version == "5"
+    assert store.latest("edge-impulse").version == "5"
+
+
+def test_a_version_that_no_longer_loads_is_not_rolled_back_to(store, models, info):
+    install_file(store, models / "colors_rgb_int8.tflite", info("colors_rgb_int8"))
+    install_file(store, models / "colors4_rgb_int8.tflite", info("colors4_rgb_int8"))
+    (store.versions_dir / "1" / "model.tflite").write_bytes(b"broken")
+    with pytest.raises(ModelError, match="not a TensorFlow Lite model"):
+        store.set_current("1")
+    assert current_target(store.root) == "versions/2"

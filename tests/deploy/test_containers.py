@@ -61,7 +61,7 @@ def test_compose_file_stays_inside_balenas_subset():
 
 def test_services_share_the_model_store_and_check_health():
     services = compose()["services"]
-    for name in ("inference-service", "model-fetcher"):
+    for name in ("inference-service", "model-fetcher", "camera-service"):
         assert "models:/data/models" in services[name]["volumes"]
         assert services[name]["environment"]["MODEL_DIR"] == "/data/models"
     camera = services["camera-service"]
@@ -138,7 +138,7 @@ def copied_folders(dockerfile: Path) -> list[tuple[str, str]]:
 
 
 def test_the_services_that_use_the_store_install_model_store_first():
-    for service in ("inference-service", "model-fetcher"):
+    for service in ("inference-service", "model-fetcher", "camera-service"):
         commands = pip_commands(ROOT / service / "Dockerfile.template")
         installs = [args[-1] for args in commands if args[:1] == ["--no-deps"]]
         assert installs == ["./model-store", f"./{service}"], installs
@@ -150,7 +150,7 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     commands = pip_commands(dockerfile)
     assert commands, "the Dockerfile installs nothing with pip"
     # The image's WORKDIR holds the folders `COPY` puts there (the service, and
-    # model-store for the two that use it), less what .dockerignore leaves out;
+    # model-store for the three that use it), less what .dockerignore leaves out;
     # building in a copy leaves the checkout clean.
     workdir = tmp_path / "src"
     sent = (ROOT / ".dockerignore").read_text().splitlines()
@@ -176,3 +176,18 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
         where = subprocess.run([python, "-c", check], check=True, cwd=tmp_path, text=True,
                                capture_output=True).stdout.strip()  # fmt: skip
         assert Path(where).is_relative_to(env_dir) and (Path(where) / "index.html").is_file()
+
+
+def test_the_trainer_stays_on_the_host():
+    """trainer/ (TensorFlow) is a host tool: no image is sent it, none installs TensorFlow."""
+    sent = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!trainer/" not in sent
+    for service in [*SERVICES, BROKER]:
+        dockerfile = (ROOT / service / "Dockerfile.template").read_text()
+        assert "trainer" not in dockerfile and "tensorflow" not in dockerfile.lower(), service
+        requirements = ROOT / service / "requirements.txt"
+        if requirements.is_file():
+            assert "tensorflow" not in requirements.read_text().lower(), service
+    source = "\n".join(p.read_text() for p in (ROOT / "trainer" / "src").rglob("*.py"))
+    for module in SERVICES.values():  # it may use model-store's checks, never a service
+        assert module not in source, module

@@ -2,7 +2,7 @@
 
 The images have no compiler, so a pin that only exists as a source archive for
 one architecture breaks `balena push` for that board. This resolves each
-`*/requirements.txt` (every service, and any package folder beside them) for
+`*/requirements.txt` of every folder that builds an image (not trainer/, a host tool) for
 the CPU architecture of each device type in balena.yml, as Debian bookworm's
 Python 3.11 would see it, with pip itself and `--only-binary=:all:`.
 
@@ -56,7 +56,9 @@ def architectures() -> list[str]:
 
 
 def requirement_files() -> list[Path]:
-    return sorted(ROOT.glob("*/requirements.txt"))
+    """Those of the folders that build a device image (trainer/ is a host tool)."""
+    found = ROOT.glob("*/requirements.txt")
+    return sorted(p for p in found if (p.parent / "Dockerfile.template").is_file())
 
 
 def platform_tags(machine: str) -> list[str]:

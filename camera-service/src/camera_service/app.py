@@ -16,6 +16,7 @@ from .collect.collector import Collector
 from .events import Events, sse
 from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
+from .models import routes as model_routes
 from .settings import Settings, redact_url
 from .sources import AutoState, create_source
 from .telemetry import TELEMETRY, Telemetry, publish_counts, telemetry_ctx, telemetry_metrics
@@ -159,6 +160,7 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics.route)
     collect_routes.add_routes(app)
     clips.add_routes(app)
+    model_routes.add_routes(app, app[SETTINGS].model_dir)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -249,6 +251,7 @@ def status(app: web.Application) -> dict:
         "uptime": round(time.monotonic() - app[STARTED], 1),
         "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
         "clips": clips.status(app),
+        "models": model_routes.status(app),
     }
 
 

@@ -54,6 +54,7 @@ class Settings:
     collect: CollectSettings = field(default_factory=CollectSettings)
     mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
     clips: ClipSettings = field(default_factory=ClipSettings)
+    model_dir: Path = Path("/data/models")  # the model store the model routes install into
 
     @property
     def auth_enabled(self) -> bool:
@@ -112,6 +113,7 @@ class Settings:
             collect=_collect(env),
             mqtt=mqtt_settings(env),
             clips=_clips(env),
+            model_dir=Path(env.get("MODEL_DIR", "").strip() or "/data/models"),
         )
 
 

@@ -112,14 +112,24 @@ def run_import(store: ModelStore, args: argparse.Namespace) -> int:
 def run_status(store: ModelStore, as_json: bool) -> int:
     current = store.current()
     versions = store.versions()
+    waiting = store.waiting()
     if as_json:
-        body = {"current": current.to_dict() if current else None, "versions": versions}
+        body = {
+            "current": current.to_dict() if current else None,
+            "versions": versions,
+            "waiting": waiting.version if waiting else None,
+        }
         sys.stdout.write(json.dumps(body, indent=2) + "\n")
         return 0
     lines = [f"model store: {store.root}"]
     lines.append(f"current: {current.describe() if current else 'none'}")
     if current is not None:
         lines.append(f"  sha256 {current.sha256}, fetched at {current.fetched_at}")
+    if waiting is not None:
+        lines.append(
+            f"waiting: version {waiting.version}, newer from Edge Impulse; the current model "
+            "was installed by hand and stays until another is picked (PUT /api/models/current)"
+        )
     for number in versions:
         info = store.version_info(number)
         mark = "*" if current is not None and current.version == str(number) else " "

@@ -1,15 +1,25 @@
 """Keep the store's current model in step with the Edge Impulse project.
 
-One check: ask `last-modification`; when it differs from what the current
-model was fetched at, download, check and install the new model. A failure
-of any step leaves the current model in service and is logged in one line.
+One check: ask `last-modification`; when it differs from what the newest
+Edge Impulse version in the store was fetched at, download, check and install
+the new model. It becomes current only when the current model came from Edge
+Impulse or is the bundled demo; beside a model installed by hand or from
+`trainer` it waits until the user picks it. A failure of any step leaves the
+current model in service and is logged in one line.
 """
 
 import logging
 import threading
 from dataclasses import replace
 
-from model_store import MODEL_FILE, ModelError, ModelInfo, ModelStore, StoreError
+from model_store import (
+    MODEL_FILE,
+    YIELDING_SOURCES,
+    ModelError,
+    ModelInfo,
+    ModelStore,
+    StoreError,
+)
 
 from .edge_impulse import EdgeImpulseClient, EdgeImpulseError, Project
 
@@ -50,13 +60,22 @@ class Updater:
     def _update(self) -> None:
         project = self._find_project()
         changed = self.client.last_modification(project.id)
-        current = self.store.current()
-        if _is_up_to_date(current, project, changed):
-            log.info("model %s is up to date (project modified %s)", current.describe(), changed)
+        latest = self.store.latest("edge-impulse")
+        if _is_up_to_date(latest, project, changed):
+            log.info("model %s is up to date (project modified %s)", latest.describe(), changed)
             return
         log.info("project %s (%d) modified %s: fetching", project.name, project.id, changed)
-        info = self._fetch(project, changed)
-        log.info("installed model %s", info.describe())
+        current = self.store.current()
+        make_current = current is None or current.source in YIELDING_SOURCES
+        info = self._fetch(project, changed, make_current)
+        if make_current:
+            log.info("installed model %s", info.describe())
+        else:
+            log.info(
+                "installed model %s beside the current %s v%s (source %s), which stays "
+                "current until another is picked",
+                info.describe(), current.name, current.version, current.source,
+            )  # fmt: skip
 
     def _find_project(self) -> Project:
         if self._project is None:
@@ -64,13 +83,13 @@ class Updater:
             log.info("Edge Impulse project: %s (%d)", self._project.name, self._project.id)
         return self._project
 
-    def _fetch(self, project: Project, changed: str) -> ModelInfo:
+    def _fetch(self, project: Project, changed: str, make_current: bool) -> ModelInfo:
         remote = self.client.remote_model(project, self.impulse_id)
         with self.store.staging() as staging:
             sha256 = self.client.download_model(remote, staging / MODEL_FILE)
             extra = {**remote.info.extra, LAST_MODIFICATION: changed}
             info = replace(remote.info, sha256=sha256, extra=extra)
-            return self.store.install(staging, info)
+            return self.store.install(staging, info, make_current=make_current)
 
     def _keeping(self) -> str:
         current = self.store.current()
@@ -79,10 +98,9 @@ class Updater:
         return f"keeping model {current.name} v{current.version}"
 
 
-def _is_up_to_date(current: ModelInfo | None, project: Project, changed: str) -> bool:
+def _is_up_to_date(latest: ModelInfo | None, project: Project, changed: str) -> bool:
     return (
-        current is not None
-        and current.source == "edge-impulse"
-        and current.project_id == project.id
-        and current.extra.get(LAST_MODIFICATION) == changed
+        latest is not None
+        and latest.project_id == project.id
+        and latest.extra.get(LAST_MODIFICATION) == changed
     )

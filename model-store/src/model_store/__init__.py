@@ -2,7 +2,15 @@
 
 from .check import Tensors, check_model, check_tensors, inspect_model
 from .errors import ModelError, StoreError
-from .info import MODEL_TYPES, RESIZE_MODES, SOURCES, STUDIO_RESIZE_MODES, ModelInfo, resize_mode
+from .info import (
+    MODEL_TYPES,
+    RESIZE_MODES,
+    SOURCES,
+    STUDIO_RESIZE_MODES,
+    YIELDING_SOURCES,
+    ModelInfo,
+    resize_mode,
+)
 from .runtime import Runtime, load_interpreter, load_runtime
 from .store import (
     INFO_FILE,
@@ -20,6 +28,7 @@ __all__ = [
     "RESIZE_MODES",
     "SOURCES",
     "STUDIO_RESIZE_MODES",
+    "YIELDING_SOURCES",
     "ModelError",
     "ModelInfo",
     "ModelStore",

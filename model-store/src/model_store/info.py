@@ -7,7 +7,10 @@ from .errors import ModelError
 
 MODEL_TYPES = ("classification", "constrained_object_detection")
 RESIZE_MODES = ("squash", "fit-shortest", "fit-longest", "crop")
-SOURCES = ("edge-impulse", "bundled", "file")
+SOURCES = ("edge-impulse", "bundled", "file", "trainer")
+# A current model from one of these gives way to a newer Edge Impulse version;
+# one installed by hand (`file`) or from `trainer` stays until the user picks another.
+YIELDING_SOURCES = ("edge-impulse", "bundled")
 CHANNELS = (1, 3)
 # Studio's names for two of the runner's resize modes.
 STUDIO_RESIZE_MODES = {"fit-short": "fit-shortest", "fit-long": "fit-longest"}

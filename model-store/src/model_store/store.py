@@ -7,7 +7,8 @@
 
 A version folder is complete and synced before `current` names it. Readers
 resolve `current` once (`current_target`) and read both files from that
-folder (`read_version`). model-fetcher is the only writer.
+folder (`read_version`). Writers (model-fetcher, camera-service's model
+routes, `model-fetcher import`) take the store's lock.
 """
 
 import contextlib
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from .check import check_model
 from .errors import ModelError, StoreError
-from .info import ModelInfo
+from .info import YIELDING_SOURCES, ModelInfo
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,17 @@ class ModelStore:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def install(self, staging: Path, info: ModelInfo, runtime: Runtime | None = None) -> ModelInfo:
+    def install(
+        self,
+        staging: Path,
+        info: ModelInfo,
+        runtime: Runtime | None = None,
+        make_current: bool = True,
+    ) -> ModelInfo:
         """Check the staged model against `info`, make it a version, switch `current` to it.
 
-        A model that fails the check (ModelError) is not installed.
+        A model that fails the check (ModelError) is not installed. With
+        `make_current=False` the version is kept beside the current one.
         """
         check_model(staging / MODEL_FILE, info, runtime)
         with self._lock():
@@ -107,9 +115,42 @@ class ModelStore:
             _fsync_path(staging)
             os.rename(staging, self.versions_dir / version)
             _fsync_path(self.versions_dir)
-            self._point_current_to(version)
+            if make_current:
+                self._point_current_to(version)
             self._prune(version)
         return info
+
+    def set_current(self, version: str, runtime: Runtime | None = None) -> ModelInfo:
+        """Make an installed version current again (a roll back), after checking it loads.
+
+        ModelError when there is no such version or it does not load.
+        """
+        if not version.isdigit():
+            raise ModelError(f"no model version {version!r}: versions are whole numbers")
+        folder = self.versions_dir / str(int(version))
+        with self._lock():
+            if not folder.is_dir():
+                raise ModelError(f"no model version {version} in the store")
+            info = read_info(folder)
+            check_model(folder / MODEL_FILE, info, runtime)
+            self._point_current_to(folder.name)
+        return info
+
+    def latest(self, source: str) -> ModelInfo | None:
+        """The newest installed version that came from `source`, current or not."""
+        for number in reversed(self.versions()):
+            info = self.version_info(number)
+            if info is not None and info.source == source:
+                return info
+        return None
+
+    def waiting(self) -> ModelInfo | None:
+        """A newer Edge Impulse version kept beside a current model installed by hand."""
+        current = self.current()
+        latest = self.latest("edge-impulse")
+        if current is None or latest is None or current.source in YIELDING_SOURCES:
+            return None
+        return latest if int(latest.version or 0) > int(current.version or 0) else None
 
     def current(self) -> ModelInfo | None:
         """The current version's metadata, or None when there is none (or it is unreadable)."""
@@ -153,8 +194,12 @@ class ModelStore:
         os.replace(temp, self.current_link)
         _fsync_path(self.root)
 
-    def _prune(self, current: str) -> None:
-        old = [n for n in self.versions() if str(n) != current][: -(self.keep - 1) or None]
+    def _prune(self, newest: str) -> None:
+        """Keep `keep` versions: the newest, the current one and the latest others."""
+        current = self.current_folder()
+        spared = {newest, current.name if current is not None else newest}
+        others = [n for n in self.versions() if str(n) not in spared]
+        old = others[: -(self.keep - len(spared)) or None] if self.keep > len(spared) else others
         for number in old:
             shutil.rmtree(self.versions_dir / str(number), ignore_errors=True)
             log.info("pruned model version %s", number)
