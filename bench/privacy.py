@@ -187,7 +187,8 @@ async def scene_rows(name: str, seconds: float) -> list[str]:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         for index, scene in enumerate(SCENES[name]()):
-            cv2.imwrite(str(folder / f"{index:04d}.bmp"), scene.image)
+            # JPEG, decoded per frame as a USB camera's MJPEG frames are
+            cv2.imwrite(str(folder / f"{index:04d}.jpg"), scene.image)
         services = [Service("off", folder, 30), Service("blur", folder, 30)]
         try:
             for service in services:

@@ -157,6 +157,8 @@ class Anonymizer:
             if self.publish_late is None or self._failing:
                 return False
             running = self._running
+            if running is None and not self._taken():
+                return False  # nobody takes frames: not worth a detection of its own
             if running is None:  # the detector waits for its period: run it on FRAME now
                 self._urgent = True
                 self._held = frame
@@ -223,9 +225,11 @@ class Anonymizer:
                 log.exception("Face detection failed")
                 self._stop.wait(ERROR_PAUSE)
 
+    def _taken(self) -> bool:
+        return time.monotonic() - self.demanded_at() < DEMAND_HOLD
+
     def _period(self) -> float:
-        taken = time.monotonic() - self.demanded_at() < DEMAND_HOLD
-        return DETECT_PERIOD if taken else IDLE_PERIOD
+        return DETECT_PERIOD if self._taken() else IDLE_PERIOD
 
     def _next(self, last: float) -> Frame | None:
         """The newest frame due after one captured at LAST, or None after a short wait."""
