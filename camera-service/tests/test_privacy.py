@@ -27,6 +27,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from camera_helpers import get_status, serve, wait_until
+from camera_service import framecode
 from camera_service.app import CAPTURE, INFERENCE, MJPEG
 from camera_service.capture import Capture, Frame
 from camera_service.collect.config import CollectSettings
@@ -742,3 +743,17 @@ def read_mjpeg(port: int, count: int) -> list[np.ndarray]:
                 images.append(decode_jpeg(buffer[start : end + 2]))
                 buffer = buffer[end + 2 :]
     return images
+
+
+async def test_the_demos_frame_code_survives_privacy_mode(settings, http):
+    """The code is stamped after the anonymizer: the page reads each frame's lag, and the
+    changing code is not taken for motion (nothing of the demo picture is hidden for it)."""
+    demo = replace(settings, camera_source="demo", width=640, height=480, fps=30, privacy="blur")
+    async with serve(demo) as server, http.get(server.make_url("/mjpeg")) as response:
+        reader = MultipartJpegs(response)
+        images = [await reader.next() for _ in range(40)]
+        frames = server.app[PRIVACY].frames
+    codes = [framecode.read(image) for image in images]
+    assert all(code is not None for code in codes)
+    assert [c.seq for c in codes] == sorted({c.seq for c in codes})
+    assert frames["carried"] > 0

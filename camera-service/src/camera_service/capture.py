@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -43,6 +43,7 @@ class Frame:
     seq: int  # 1, 2, 3… for the service's lifetime
     captured_at: float  # time.monotonic()
     blurred: bool = False  # privacy mode could not clear it: wholly blurred
+    code_at: float | None = None  # Unix time its frame code is still to be stamped with
 
     @property
     def width(self) -> int:
@@ -240,27 +241,26 @@ class Capture:
             log.info("Camera %s running", self.source_name)
         self.state = "running"
         self.frames += 1
-        if coded:  # last, over the finished picture: its sequence number and capture time
-            image = framecode.stamp(image, self.frames, time.time())
-            image.flags.writeable = False
         self._times.append(now)
-        raw = Frame(image, self.frames, now)
-        self._raw = raw
+        # The demo's code (sequence number, capture time) goes on last, over the finished
+        # picture: after privacy mode, which must not take the changing code for motion.
+        frame = Frame(image, self.frames, now, code_at=time.time() if coded else None)
+        self._raw = _with_code(frame)
         if self._anonymize is None:
-            self._latest = raw
+            self._latest = self._raw
         else:
             try:
-                out = self._anonymize(raw)
+                out = self._anonymize(frame)
             except Exception:  # fail closed: this frame is not published at all
-                log.exception("Anonymizing frame %s failed; not sent", raw.seq)
+                log.exception("Anonymizing frame %s failed; not sent", frame.seq)
                 out = None
             if out is not None:
-                self._set_latest(out)
+                self._set_latest(_with_code(out))
         self._notify()
 
     def publish_late(self, frame: Frame) -> None:
         """Make FRAME, anonymized after the fact, the latest unless a newer one is; any thread."""
-        if self._set_latest(frame):
+        if self._set_latest(_with_code(frame)):
             self._notify()
 
     def _set_latest(self, frame: Frame) -> bool:
@@ -269,6 +269,15 @@ class Capture:
                 return False
             self._latest = frame
             return True
+
+
+def _with_code(frame: Frame) -> Frame:
+    """FRAME with its frame code stamped, if it has one still to stamp."""
+    if frame.code_at is None:
+        return frame
+    image = framecode.stamp(frame.image, frame.seq, frame.code_at)
+    image.flags.writeable = False
+    return replace(frame, image=image, code_at=None)
 
 
 def _close_quietly(source: FrameSource) -> None:

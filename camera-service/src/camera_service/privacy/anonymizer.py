@@ -35,7 +35,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -312,4 +312,4 @@ def model_boxes(result: dict, labels: tuple[str, ...]) -> tuple[Box, ...] | None
 
 def _frame_like(frame: Frame, image: np.ndarray, blurred: bool = False) -> Frame:
     image.flags.writeable = False
-    return Frame(image, frame.seq, frame.captured_at, blurred)
+    return replace(frame, image=image, blurred=blurred)
