@@ -351,23 +351,28 @@ async def test_the_raw_frame_sent_to_inference_never_reaches_the_stream(private,
     assert all(faces_hidden(image, scene) for image in images)
 
 
+async def webrtc_images(http, server, count: int) -> list[np.ndarray]:
+    """COUNT frames of the stream as a WebRTC peer decodes them."""
+    pc = RTCPeerConnection()
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    tracks: asyncio.Queue = asyncio.Queue()
+    pc.on("track", tracks.put_nowait)
+    try:
+        body = {"sdp": pc.localDescription.sdp, "type": "offer"}
+        async with http.post(server.make_url("/offer"), json=body) as response:
+            answer = await response.json()
+        await pc.setRemoteDescription(RTCSessionDescription(**answer))
+        track = await asyncio.wait_for(tracks.get(), scaled(10))
+        frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(count)]
+    finally:
+        await asyncio.wait_for(pc.close(), scaled(10))
+    return [frame.to_ndarray(format="bgr24") for frame in frames]
+
+
 async def test_webrtc_frames_decoded_by_a_peer_are_anonymized(private, scene, http):
     async with serve(private) as server:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="recvonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        tracks: asyncio.Queue = asyncio.Queue()
-        pc.on("track", tracks.put_nowait)
-        try:
-            body = {"sdp": pc.localDescription.sdp, "type": "offer"}
-            async with http.post(server.make_url("/offer"), json=body) as response:
-                answer = await response.json()
-            await pc.setRemoteDescription(RTCSessionDescription(**answer))
-            track = await asyncio.wait_for(tracks.get(), scaled(10))
-            frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(40)]
-        finally:
-            await asyncio.wait_for(pc.close(), scaled(10))
-    images = [frame.to_ndarray(format="bgr24") for frame in frames]
+        images = await webrtc_images(http, server, 40)
     assert all(faces_hidden(image, scene) for image in images)
     assert max(psnr_outside(image, scene.image, list(scene.faces)) for image in images) > 27
 
@@ -630,21 +635,8 @@ async def test_mjpeg_of_a_moving_face_never_shows_it(name, settings, tmp_path, h
 async def test_webrtc_of_a_walking_face_never_shows_it(settings, tmp_path, http):
     _, blocks = moving("walk 600 px/s")
     async with serve(moving_settings(settings, "walk 600 px/s", tmp_path / "scene")) as server:
-        pc = RTCPeerConnection()
-        pc.addTransceiver("video", direction="recvonly")
-        await pc.setLocalDescription(await pc.createOffer())
-        tracks: asyncio.Queue = asyncio.Queue()
-        pc.on("track", tracks.put_nowait)
-        try:
-            body = {"sdp": pc.localDescription.sdp, "type": "offer"}
-            async with http.post(server.make_url("/offer"), json=body) as response:
-                answer = await response.json()
-            await pc.setRemoteDescription(RTCSessionDescription(**answer))
-            track = await asyncio.wait_for(tracks.get(), scaled(10))
-            frames = [await asyncio.wait_for(track.recv(), scaled(15)) for _ in range(60)]
-        finally:
-            await asyncio.wait_for(pc.close(), scaled(10))
-    assert raw_frames([frame.to_ndarray(format="bgr24") for frame in frames], blocks) == []
+        images = await webrtc_images(http, server, 60)
+    assert raw_frames(images, blocks) == []
 
 
 async def test_snapshots_of_a_jumping_face_never_show_it(settings, tmp_path, http, mosquitto):
