@@ -24,6 +24,9 @@ $(VENV)/.trainer: $(VENV)/.runtime trainer/requirements.txt trainer/pyproject.to
 
 $(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# Edge Impulse's Linux SDK, the reference client of the .eim tests; without its
+	# audio dependencies (PyAudio needs PortAudio), which the runner does not use.
+	$(PY) -m pip install -q --no-deps edge_impulse_linux==1.2.2
 	touch $@
 
 ## Start every service on loopback with the demo camera and the demo model
