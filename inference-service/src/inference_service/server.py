@@ -105,6 +105,7 @@ async def _service_ctx(app: web.Application, settings: Settings):
     yield
     watcher.cancel()
     executor.shutdown(wait=True, cancel_futures=True)
+    store.close()
 
 
 async def _close_sockets(app: web.Application) -> None:
