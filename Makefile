@@ -57,6 +57,7 @@ lint: $(VENV)/.dev
 ## Benchmarks (print tables of ratios; see README "Performance").
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
+	$(PY) bench/inference.py --eim
 	$(PY) bench/camera.py
 	$(PY) bench/privacy.py
 	$(PY) bench/collect.py
