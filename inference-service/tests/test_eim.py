@@ -6,6 +6,7 @@ import time
 import numpy as np
 import psutil
 from inference_service import eim
+from model_store.runtimes.eim import host_arch
 from support.fake_eim import install_runner
 from support.services import Service
 from support.stopping import STOP_LIMIT, stop_seconds
@@ -21,6 +22,8 @@ async def test_classification(store, serve, session, ask, encode):
         assert reply["top"]["label"] == "red", reply
         assert set(reply["result"]["classification"]) == {"blue", "green", "red"}
         assert set(reply["timing"]) == {"decode", "dsp", "classification", "total"}
+        hello = await ask(ws, {"type": "hello"})
+        assert hello["runtime"] == f"eim ({host_arch()})" and hello["model"]["runtime"] == "eim"
 
 
 async def test_object_detection_boxes_in_frame_pixels(store, serve, session, ask, encode):

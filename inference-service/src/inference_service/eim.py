@@ -70,6 +70,9 @@ class EimEngine:
         dsp = round((prepared - start) * 1000 + float(timing.get("dsp") or 0), 3)
         return result, top, {"dsp": dsp, "classification": runner_ms}
 
+    def describe(self) -> str:
+        return f"eim ({self.meta.arch})"
+
     def close(self) -> None:
         with self._lock:
             self._closed = True

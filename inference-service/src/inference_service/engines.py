@@ -5,6 +5,7 @@ when it does not pass), runs one decoded image at a time and is closed when
 its model leaves service:
 
     engine = ENGINES[meta.runtime](folder, meta, runtime, workers, threads)
+    engine.describe()  # hello's "runtime": "ai-edge-litert 2.3.0", "eim (x86_64)"
     result, top, timing = engine.run(image, width, height, min_confidence)
     engine.close()
 
@@ -37,6 +38,7 @@ class TfliteEngine:
     ) -> None:
         meta, content = read_version(folder)
         self.meta = meta
+        self.runtime = runtime
         self.interpreters = Engine(runtime, content, workers, threads, str(folder / MODEL_FILE))
         check_tensors(self.interpreters.tensors, meta)
         self.input = self.interpreters.input
@@ -60,6 +62,9 @@ class TfliteEngine:
             result, top = postprocess.fomo(output, labels, self.meta.threshold, geometry, size)
         done = time.perf_counter()
         return result, top, {"dsp": ms(prepared - start), "classification": ms(done - prepared)}
+
+    def describe(self) -> str:
+        return self.runtime.name  # "ai-edge-litert 2.3.0"
 
     def close(self) -> None:
         """Nothing to stop: the interpreters go with the engine."""

@@ -52,7 +52,7 @@ class Service:
         return {
             "type": "hello",
             "model": model.info if model else None,
-            "runtime": self.runtime.name,
+            "runtime": model.engine.describe() if model else self.runtime.name,
             "min_confidence": self.settings.min_confidence,
         }
 
