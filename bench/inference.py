@@ -171,10 +171,13 @@ def sdk_direct(jpegs: list[bytes], count: int, tmp: Path) -> float:
         runner.stop()
 
 
-async def round_trips(server: "Server", jpegs: list[bytes], count: int) -> float:
+async def round_trips(server: "Server", jpegs: list[bytes], count: int) -> dict:
     async with ClientSession() as session:
         await client(session, server.url, jpegs, 20)
-        return median_ms(await client(session, server.url, jpegs, count))
+        rtt = median_ms(await client(session, server.url, jpegs, count))
+        tp1, _ = await throughput(session, server.url, jpegs, 1)
+        tp2, _ = await throughput(session, server.url, jpegs, 2)
+    return {"rtt": rtt, "tp1": tp1, "tp2": tp2}
 
 
 def eim_bench(count: int) -> None:
@@ -182,7 +185,7 @@ def eim_bench(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         direct = sdk_direct(jpegs, count, tmp)
-        rtt = {}
+        served = {}
         for runtime in ("eim", "tflite"):
             store = tmp / f"store-{runtime}"
             if runtime == "eim":
@@ -191,22 +194,34 @@ def eim_bench(count: int) -> None:
                 install_model(store, "colors_rgb_int8")
             server = Server(store)
             try:
-                rtt[runtime] = asyncio.run(round_trips(server, jpegs, count))
+                served[runtime] = asyncio.run(round_trips(server, jpegs, count))
             finally:
                 server.stop()
+    eim, tflite = served["eim"], served["tflite"]
     rows = [
         ("model", "tests/models/colors_rgb_int8.tflite (96x96x3 int8)", ""),
         ("cores", str(os.cpu_count()), ""),
         (".eim direct, official SDK (decode+resize+classify)", f"{direct:.3f} ms", ""),
         (
             ".eim through inference-service, WebSocket round trip",
-            f"{rtt['eim']:.3f} ms",
-            _goal(rtt["eim"] / direct, "<=", 1.3, "x direct SDK"),
+            f"{eim['rtt']:.3f} ms",
+            _goal(eim["rtt"] / direct, "<=", 1.3, "x direct SDK"),
         ),
         (
             "tflite through inference-service, WebSocket round trip",
-            f"{rtt['tflite']:.3f} ms",
-            f"{rtt['eim'] / rtt['tflite']:.2f}x (eim / tflite)",
+            f"{tflite['rtt']:.3f} ms",
+            f"{eim['rtt'] / tflite['rtt']:.2f}x (eim / tflite)",
+        ),
+        (".eim throughput, 1 client", f"{eim['tp1']:.0f} req/s", ""),
+        (
+            ".eim throughput, 2 clients (one runner, serialised)",
+            f"{eim['tp2']:.0f} req/s",
+            f"{eim['tp2'] / eim['tp1']:.2f}x 1 client",
+        ),
+        (
+            "tflite throughput, 2 clients",
+            f"{tflite['tp2']:.0f} req/s",
+            f"{tflite['tp2'] / tflite['tp1']:.2f}x 1 client",
         ),
     ]
     _table(rows)
