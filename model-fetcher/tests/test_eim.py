@@ -120,3 +120,12 @@ def test_a_runner_whose_labels_disagree_with_the_project(fake, store, client, lo
     assert (
         "the runner's labels is ('ball', 'cube') but model.json says ('person', 'car')" in logs.text
     )
+
+
+def test_switching_model_runtime_fetches_again_without_a_retrain(fake, store, client, models):
+    fake.publish(models / "colors_rgb_int8.tflite", eim="classify")
+    assert updater_for(client, store).update() and store.current().runtime == "tflite"
+    assert updater_for(client, store, runtime="eim").update()
+    assert store.current().runtime == "eim" and store.current().version == "2"
+    assert updater_for(client, store, runtime="eim").update()  # now up to date
+    assert fake.requests["deployment_download"] == 1

@@ -141,3 +141,14 @@ def test_garbage_and_death_while_serving(tmp_path):
 def test_eim_needs_an_arch():
     with pytest.raises(ModelError, match="arch 'sparc'"):
         info(arch="sparc")
+
+
+def test_the_test_runner_exits_when_its_peer_closes(tmp_path):
+    """As a real runner does: one connection, and it ends with its peer."""
+    runner = official_runner_class()(str(make_runner(tmp_path)))
+    runner.init()
+    process = runner._runner
+    runner._client.close()  # the peer goes away; no signal is sent
+    assert process.wait(timeout=scaled(5)) == 0
+    runner._client = runner._runner = None  # closed and exited already
+    runner.stop()

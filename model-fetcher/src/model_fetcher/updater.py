@@ -67,7 +67,7 @@ class Updater:
         project = self._find_project()
         changed = self.client.last_modification(project.id)
         latest = self.store.latest("edge-impulse")
-        if _is_up_to_date(latest, project, changed):
+        if _is_up_to_date(latest, project, changed) and self.runtime in ("auto", latest.runtime):
             log.info("model %s is up to date (project modified %s)", latest.describe(), changed)
             return
         log.info("project %s (%d) modified %s: fetching", project.name, project.id, changed)
