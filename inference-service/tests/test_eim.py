@@ -73,6 +73,7 @@ async def test_a_runner_that_dies_is_restarted(store, serve, session, ask, encod
             assert time.monotonic() < deadline, "the runner was not started again"
             await asyncio.sleep(0.1)
         assert reply["top"]["label"] == "blue"
+        assert (await ask(ws, image))["type"] == "result"  # the new runner stays up
 
 
 async def test_a_slow_runner_gets_no_model_not_a_hang(
@@ -108,14 +109,30 @@ def test_features_pack_rgb_and_gray():
     assert eim.features(np.full((1, 1, 3), 7, np.uint8), 1) == [0x070707]
 
 
-def test_sigterm_stops_the_runner_with_the_service(tmp_path):
+def _service_with_a_runner(tmp_path) -> Service:
     install_runner(tmp_path / "models", "classify")
-    service = Service(
+    return Service(
         "inference",
         "inference_service",
         {"MODEL_DIR": str(tmp_path / "models"), "NUM_THREADS": "1"},
         tmp_path / "inference.log",
     ).start()
+
+
+def test_sigkill_of_the_service_ends_the_runner_too(tmp_path):
+    """The kernel closes the service's socket; a runner exits when its peer closes."""
+    service = _service_with_a_runner(tmp_path)
+    try:
+        (child,) = psutil.Process(service.proc.pid).children()
+        service.proc.kill()
+        service.proc.wait()
+        child.wait(timeout=scaled(5))
+    finally:
+        service.stop()
+
+
+def test_sigterm_stops_the_runner_with_the_service(tmp_path):
+    service = _service_with_a_runner(tmp_path)
     try:
         (child,) = psutil.Process(service.proc.pid).children()
         assert "model.eim" in " ".join(child.cmdline())

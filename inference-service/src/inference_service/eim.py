@@ -7,9 +7,8 @@ boxes and anomaly cells are mapped back to the pixels of the image sent.
 
 A runner that dies, answers garbage or does not answer within
 `REQUEST_TIMEOUT` fails the request in flight with `no_model` and is started
-again in the background; the next requests wait for it (at most the hello
-timeout) or get `no_model` too. `close` stops it (the service's shutdown and
-a model swap call it).
+again in the background; requests meanwhile get `no_model` too, at once.
+`close` stops it (the service's shutdown and a model swap call it).
 """
 
 import logging
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from model_store import ModelInfo
+from model_store import ModelError, ModelInfo
 from model_store.runtimes.eim import MODEL_FILE, Runner, RunnerError, check_file, check_parameters
 
 from . import postprocess, preprocess
@@ -103,13 +102,18 @@ class EimEngine:
                 raise RequestError("no_model", f"the model's runner stopped: {error}") from None
 
     def _restart(self) -> None:
+        """Start a new runner outside the lock: meanwhile requests get no_model, never wait."""
+        runner = Runner(self.path)
+        try:
+            check_parameters(runner.start(), self.meta)
+        except ModelError as error:
+            runner.close()
+            log.error("%s did not start again: %s", self.path, error)
+            return
         with self._lock:
             if self._closed:
+                runner.close()
                 return
-            try:
-                self._start()
-            except RunnerError as error:
-                log.error("%s did not start again: %s", self.path, error)
-                return
+            self._runner = runner
             self.restarts += 1
-            log.info("%s started again (%d restarts)", self.path, self.restarts)
+        log.info("%s started again (%d restarts)", self.path, self.restarts)

@@ -17,7 +17,6 @@ import logging
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -118,16 +117,13 @@ def check_parameters(params: dict, info: ModelInfo) -> None:
         raise ModelError(f"the runner resizes by {mode!r} but model.json says {info.resize_mode!r}")
 
 
-def _die_with_parent() -> None:  # pragma: no cover (runs in the child)
-    """Linux: the runner gets SIGTERM if the service that started it dies (even by SIGKILL)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 class Runner:
-    """One `.eim` child process and its socket; one request at a time (not thread-safe)."""
+    """One `.eim` child process and its socket; one request at a time (not thread-safe).
+
+    If the process that started it dies, even by SIGKILL, the kernel closes
+    its end of the socket and the runner exits, as runners do when their
+    peer closes.
+    """
 
     def __init__(self, path: Path, hello_timeout: float = HELLO_TIMEOUT) -> None:
         self.path = Path(path)
@@ -151,7 +147,6 @@ class Runner:
                 [str(self.path), address],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
             )
         except OSError as error:
             raise RunnerError(f"{self.path.name} does not start: {error}") from None
