@@ -3,9 +3,10 @@
 One check: ask `last-modification`; when it differs from what the newest
 Edge Impulse version in the store was fetched at, download, check and install
 the new model: the int8 `.tflite`, or the `.eim` built for this device
-(`MODEL_RUNTIME` chooses; see docs/runtimes.md). It becomes current only when the current model came from Edge
-Impulse or is the bundled demo; beside a model installed by hand or from
-`trainer` it waits until the user picks it. A failure of any step leaves the
+(`MODEL_RUNTIME` chooses; see docs/runtimes.md). It becomes current only
+when the current model came from Edge Impulse or is the bundled demo;
+beside a model installed by hand or from `trainer` it waits until the user
+picks it. A failure of any step leaves the
 current model in service and is logged in one line.
 """
 
