@@ -6,8 +6,8 @@ the new model: the int8 `.tflite`, or the `.eim` built for this device
 (`MODEL_RUNTIME` chooses; see docs/runtimes.md). It becomes current only
 when the current model came from Edge Impulse or is the bundled demo;
 beside a model installed by hand or from `trainer` it waits until the user
-picks it. A failure of any step leaves the
-current model in service and is logged in one line.
+picks it. A failure of any step leaves the current model in service and is
+logged in one line.
 """
 
 import logging
