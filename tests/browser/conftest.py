@@ -41,7 +41,9 @@ def start_stack(tmp_path: Path) -> Iterator:
     ) -> Stack:
         n = len(stacks)
         store = tmp_path / f"models{n}"
-        if model.startswith("eim:"):  # a test runner (support.fake_eim) of that kind
+        if isinstance(model, str) and model.startswith(
+            "eim:"
+        ):  # a test runner (support.fake_eim) of that kind
             install_runner(store, model.removeprefix("eim:"))
         else:
             install_model(store, model)
