@@ -129,3 +129,11 @@ def test_switching_model_runtime_fetches_again_without_a_retrain(fake, store, cl
     assert store.current().runtime == "eim" and store.current().version == "2"
     assert updater_for(client, store, runtime="eim").update()  # now up to date
     assert fake.requests["deployment_download"] == 1
+
+
+def test_a_failed_build_request_is_not_retried_until_the_next_check(fake, store, client, logs):
+    fake.fail("status", route="build", times=1)
+    updater = updater_for(client, store)
+    assert updater.update() is False and fake.requests["build"] == 1
+    assert "HTTP 500" in logs.text and store.current() is None
+    assert updater.update() is True and fake.requests["build"] == 2

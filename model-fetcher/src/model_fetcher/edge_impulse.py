@@ -233,7 +233,11 @@ class EdgeImpulseClient:
         return self._retrying(lambda: self._json_once(path, params))
 
     def post_json(self, path: str, params: dict | None, body: dict) -> dict[str, Any]:
-        return self._retrying(lambda: self._json_once(path, params, "POST", body))
+        """One POST, not retried (a retry could start a second build); the next check retries."""
+        try:
+            return self._json_once(path, params, "POST", body)
+        except TransientError as error:
+            raise EdgeImpulseError(f"POST {path}: {error}") from None
 
     def _retrying(self, call):
         delay = self.backoff
