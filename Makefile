@@ -24,6 +24,9 @@ $(VENV)/.trainer: $(VENV)/.runtime trainer/requirements.txt trainer/pyproject.to
 
 $(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# Edge Impulse's Linux SDK, the reference client of the .eim tests; without its
+	# audio dependencies (PyAudio needs PortAudio), which the runner does not use.
+	$(PY) -m pip install -q --no-deps edge_impulse_linux==1.2.2
 	touch $@
 
 ## Start every service on loopback with the demo camera and the demo model
@@ -54,6 +57,7 @@ lint: $(VENV)/.dev
 ## Benchmarks (print tables of ratios; see README "Performance").
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
+	$(PY) bench/inference.py --eim
 	$(PY) bench/camera.py
 	$(PY) bench/privacy.py
 	$(PY) bench/collect.py

@@ -1,6 +1,13 @@
 """Benchmark the inference service: bare invoke, in-process pipeline, WebSocket, throughput, RSS.
 
     .venv/bin/python bench/inference.py [--model PATH.tflite] [--requests 10000]
+    .venv/bin/python bench/inference.py --eim [--requests 300]
+
+`--eim` measures the `.eim` path instead: the same images through
+inference-service (a test runner from tests/support/fake_eim.py serving
+colors_rgb_int8 as its child) and directly through Edge Impulse's Linux SDK
+(`ImpulseRunner.classify`, after the same decode, resize and 0xRRGGBB
+packing), and the same model as `tflite` through inference-service.
 
 The model's metadata is PATH's sibling `model.json` or `PATH.json`. The images
 are synthetic 640x480 JPEG frames; the server is a real `python -m
@@ -27,8 +34,10 @@ from aiohttp import ClientSession
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from inference_service import images, pipeline, preprocess  # noqa: E402
+from inference_service.eim import features as eim_features  # noqa: E402
 from inference_service.runtime import load_runtime  # noqa: E402
 from inference_service.store import load_model  # noqa: E402
+from support.fake_eim import install_runner, make_runner  # noqa: E402
 from support.services import free_port, install_model  # noqa: E402
 from support.synthetic import color_image  # noqa: E402
 
@@ -132,11 +141,102 @@ async def served(server: Server, jpegs: list[bytes], total: int) -> dict:
     return out
 
 
+def official_runner(path: Path):
+    """edge_impulse_linux's ImpulseRunner for `path` (its runner module alone: no PyAudio)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("edge_impulse_linux")
+    source = Path(spec.submodule_search_locations[0]) / "runner.py"
+    module_spec = importlib.util.spec_from_file_location("ei_runner", source)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.ImpulseRunner(str(path))
+
+
+def sdk_direct(jpegs: list[bytes], count: int, tmp: Path) -> float:
+    """Median ms of decode + resize + features + the SDK's classify, on the same .eim."""
+    runner = official_runner(make_runner(tmp / "direct", "classify"))
+    params = runner.init()["model_parameters"]
+    size = (params["image_input_width"], params["image_input_height"])
+
+    def once(i: int) -> None:
+        image = images.decode(jpegs[i % len(jpegs)])
+        resized, _ = preprocess.resize(image, params["image_resize_mode"], *size)
+        runner.classify(eim_features(resized, 3))
+
+    try:
+        timed(once, 20)
+        return median_ms(timed(once, count))
+    finally:
+        runner.stop()
+
+
+async def round_trips(server: "Server", jpegs: list[bytes], count: int) -> dict:
+    async with ClientSession() as session:
+        await client(session, server.url, jpegs, 20)
+        rtt = median_ms(await client(session, server.url, jpegs, count))
+        tp1, _ = await throughput(session, server.url, jpegs, 1)
+        tp2, _ = await throughput(session, server.url, jpegs, 2)
+    return {"rtt": rtt, "tp1": tp1, "tp2": tp2}
+
+
+def eim_bench(count: int) -> None:
+    jpegs = frames()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        direct = sdk_direct(jpegs, count, tmp)
+        served = {}
+        for runtime in ("eim", "tflite"):
+            store = tmp / f"store-{runtime}"
+            if runtime == "eim":
+                install_runner(store, "classify")
+            else:
+                install_model(store, "colors_rgb_int8")
+            server = Server(store)
+            try:
+                served[runtime] = asyncio.run(round_trips(server, jpegs, count))
+            finally:
+                server.stop()
+    eim, tflite = served["eim"], served["tflite"]
+    rows = [
+        ("model", "tests/models/colors_rgb_int8.tflite (96x96x3 int8)", ""),
+        ("cores", str(os.cpu_count()), ""),
+        (".eim direct, official SDK (decode+resize+classify)", f"{direct:.3f} ms", ""),
+        (
+            ".eim through inference-service, WebSocket round trip",
+            f"{eim['rtt']:.3f} ms",
+            _goal(eim["rtt"] / direct, "<=", 1.3, "x direct SDK"),
+        ),
+        (
+            "tflite through inference-service, WebSocket round trip",
+            f"{tflite['rtt']:.3f} ms",
+            f"{eim['rtt'] / tflite['rtt']:.2f}x (eim / tflite)",
+        ),
+        (".eim throughput, 1 client", f"{eim['tp1']:.0f} req/s", ""),
+        (
+            ".eim throughput, 2 clients (one runner, serialised)",
+            f"{eim['tp2']:.0f} req/s",
+            f"{eim['tp2'] / eim['tp1']:.2f}x 1 client",
+        ),
+        (
+            "tflite throughput, 2 clients",
+            f"{tflite['tp2']:.0f} req/s",
+            f"{tflite['tp2'] / tflite['tp1']:.2f}x 1 client",
+        ),
+    ]
+    _table(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEMO if DEMO.exists() else FALLBACK)
-    parser.add_argument("--requests", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--eim", action="store_true", help="measure the .eim path")
     args = parser.parse_args()
+    if args.eim:
+        eim_bench(args.requests or 300)
+        return
+    args.requests = args.requests or 10_000
 
     runtime = load_runtime()
     jpegs = frames()
@@ -185,6 +285,10 @@ def main() -> None:
             _goal(result["rss_end"] / result["rss_100"], "<=", 1.10, "x after 100"),
         ),
     ]
+    _table(rows)
+
+
+def _table(rows: list[tuple[str, str, str]]) -> None:
     widths = [
         max(len(row[i]) for row in [*rows, ("measure", "value", "vs goal")]) for i in range(3)
     ]

@@ -12,6 +12,7 @@ import { createPanel } from "./panel.js";
 import { createPrivacy } from "./privacy.js";
 import { topLabel } from "./results.js";
 import { startClips } from "./clips.js";
+import { startModels } from "./models.js";
 import { startSamples } from "./samples.js";
 import { saveSnapshot } from "./snapshot.js";
 import { createSpeech } from "./speech.js";
@@ -175,15 +176,18 @@ function main() {
   const live = startLive(document, events);
   const samples = startSamples(document, events);
   const clips = startClips(document, events);
+  const models = startModels(document);
   const route = () => {
     samples.show(location.hash === "#samples");
     clips.show(location.hash === "#clips");
+    models.show(location.hash === "#models");
   };
   window.addEventListener("hashchange", route);
   route();
   live.ready.finally(() => events.connect());
   window.samplesUI = samples.view; // read by the browser tests
   window.clipsUI = clips.view;
+  window.modelsUI = models.view;
   window.cameraUI = {
     get state() {
       return live.state;

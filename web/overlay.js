@@ -2,7 +2,17 @@
 // a 2D canvas context. Used for the live overlay and for snapshots.
 
 import { baseUnit, mapBox, SMALL_BOX_PX, tagTop } from "./geometry.js";
-import { headline, isDetection, labelColor, pct, scores, topLabel } from "./results.js";
+import {
+  anomalyCells,
+  anomalyText,
+  headline,
+  heatColor,
+  isDetection,
+  labelColor,
+  pct,
+  scores,
+  topLabel,
+} from "./results.js";
 
 // Sizes and places the overlay canvas over `rect` (the displayed picture).
 export function placeCanvas(canvas, layout) {
@@ -26,15 +36,17 @@ export function drawOnCanvas(canvas, view) {
 // Draws the model's view on a context whose user space is the picture,
 // `w` x `h` units. Returns what it drew, in those units.
 export function drawOverlay(ctx, w, h, view) {
-  const drawn = { width: w, height: h, label: null, bars: [], boxes: [], tags: [] };
+  const drawn = { width: w, height: h, label: null, bars: [], boxes: [], cells: [], anomaly: null, tags: [] };
   const unit = baseUnit(w);
   ctx.save();
   ctx.textBaseline = "top";
   const { result } = view;
   if (result) {
     ctx.globalAlpha = view.stale || view.offline ? 0.45 : 1;
+    drawHeat(ctx, w, h, result, drawn);
     if (isDetection(result)) drawBoxes(ctx, w, h, result, unit, view.labels, drawn);
     drawHeadline(ctx, w, h, result, unit, drawn);
+    drawAnomaly(ctx, w, h, result, unit, drawn);
     ctx.globalAlpha = 1;
   }
   let y = unit * 0.4;
@@ -120,6 +132,25 @@ function drawBoxes(ctx, w, h, result, unit, labels, drawn) {
     drawTag(ctx, `${b.label} ${pct(b.value)}`, r.x, tagTop(r, unit), unit * 0.75, color, "left");
     drawn.boxes.push({ label: b.label, value: b.value, kind, ...r });
   }
+}
+
+// The visual anomaly grid: each cell filled with its heat colour.
+function drawHeat(ctx, w, h, result, drawn) {
+  for (const cell of anomalyCells(result)) {
+    const { kind, ...r } = mapBox(cell, result.frame, w, h);
+    ctx.fillStyle = heatColor(cell.value);
+    ctx.fillRect(r.x, r.y, r.w, r.h);
+    drawn.cells.push({ value: cell.value, ...r });
+  }
+}
+
+// The anomaly score in the picture's bottom-right corner.
+function drawAnomaly(ctx, w, h, result, unit, drawn) {
+  const text = anomalyText(result);
+  if (!text) return;
+  const size = unit * 0.8;
+  const box = drawTag(ctx, text, w - unit * 0.4, h - size * 1.3 - unit * 0.4, size, "#ff5a5a", "right");
+  drawn.anomaly = { text, ...box };
 }
 
 // A ring with a cross through the box's centre.

@@ -51,3 +51,24 @@ export function labelColor(label, labels) {
   if (index < 0) index = [...String(label)].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
   return PALETTE[index % PALETTE.length];
 }
+
+// A visual anomaly model's grid cells (frame pixels), or an empty list.
+export function anomalyCells(result) {
+  const grid = result?.result?.visual_anomaly_grid;
+  return Array.isArray(grid) ? grid : [];
+}
+
+// The anomaly score shown beside the labels, or null when the model has none.
+export function anomalyText(result) {
+  const r = result?.result;
+  if (typeof r?.visual_anomaly_max === "number") {
+    return `anomaly max ${r.visual_anomaly_max.toFixed(2)} · mean ${Number(r.visual_anomaly_mean ?? 0).toFixed(2)}`;
+  }
+  return typeof r?.anomaly === "number" ? `anomaly ${r.anomaly.toFixed(2)}` : null;
+}
+
+// A heat colour for a cell's score: yellow and faint at 0, red and strong at 1 and above.
+export function heatColor(value) {
+  const v = Math.max(0, Math.min(1, Number(value) || 0));
+  return `rgba(255, ${Math.round(220 * (1 - v))}, 0, ${(0.25 + 0.45 * v).toFixed(2)})`;
+}

@@ -217,6 +217,30 @@ def test_map_boxes_leaves_classification_alone():
     assert map_boxes(message, 0.5) == message
 
 
+def test_map_boxes_maps_boxes_and_anomaly_cells_back_to_the_frame():
+    cell = {"label": "anomaly", "value": 0.8, "x": 10, "y": 20, "width": 5, "height": 5}
+    box = {"label": "car", "value": 0.9, "x": 4, "y": 6, "width": 30, "height": 10}
+    message = {
+        "result": {"bounding_boxes": [box], "visual_anomaly_grid": [cell], "anomaly": 0.8},
+        "top": box,
+    }
+    mapped = map_boxes(message, 0.5)
+    assert mapped["result"]["visual_anomaly_grid"] == [
+        {**cell, "x": 20, "y": 40} | {"width": 10, "height": 10}
+    ]
+    assert mapped["result"]["bounding_boxes"][0] == {
+        **box,
+        "x": 8,
+        "y": 12,
+        "width": 60,
+        "height": 20,
+    }
+    assert (
+        mapped["top"] == mapped["result"]["bounding_boxes"][0]
+        and mapped["result"]["anomaly"] == 0.8
+    )
+
+
 async def test_events_stream_status_then_results(settings, http, peer):
     url = f"ws://127.0.0.1:{peer.port}"
     async with (

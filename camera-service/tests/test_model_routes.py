@@ -15,6 +15,8 @@ import pytest
 from camera_helpers import AUTH, get_status, serve, with_auth
 from camera_service.models import routes
 from model_store import ModelInfo, ModelStore
+from model_store.runtimes.eim import host_arch
+from support.fake_eim import make_runner, model_json
 
 MODELS = Path(__file__).resolve().parents[2] / "tests" / "models"
 COLORS = MODELS / "colors_rgb_int8.tflite"
@@ -166,13 +168,51 @@ async def test_a_bad_body_is_refused_with_its_reason(camera, http, tmp_path, cas
     assert leftovers == []
 
 
-async def test_an_eim_is_not_taken_for_a_tflite(camera, http):
+def eim_zip(info: dict, program: bytes) -> bytes:
+    """model.json and model.eim, the program's mode bits lost as many zip tools lose them."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("model.json", json.dumps(COLORS_INFO))
-        archive.writestr("model.eim", b"\x7fELF")
-    status, answer = await post(http, camera, buffer.getvalue())
-    assert status == 400 and "model.eim" in answer["error"]
+        archive.writestr("model.json", json.dumps(info))
+        archive.writestr("model.eim", program)
+    return buffer.getvalue()
+
+
+async def test_an_eim_is_not_taken_for_a_tflite(camera, http):
+    status, answer = await post(http, camera, eim_zip(COLORS_INFO, b"\x7fELF"))
+    assert (
+        status == 400 and "no model.tflite at its root (model.json says tflite)" in answer["error"]
+    )
+
+
+async def test_an_eim_zip_is_checked_and_installed(camera, http, tmp_path):
+    runner = make_runner(tmp_path / "runner", "detect").read_bytes()
+    status, answer = await post(http, camera, eim_zip(model_json("detect"), runner))
+    assert status == 201, answer
+    (entry,) = await listed(http, camera)
+    assert (entry["runtime"], entry["model_type"], entry["current"]) == (
+        "eim",
+        "object_detection",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("program", "info", "reason"),
+    [
+        (Path("/bin/true").read_bytes(), {}, "exited at start"),
+        (b"\x7fELF\x02\x01\x01" + bytes(9) + b"\x02\x00\xb7\x00" + bytes(64), {}, "built for"),
+        (None, {"labels": ["a", "b"]}, "the runner's labels"),
+        (None, {"runtime": "hailo"}, "runtime 'hailo' is not one of tflite, eim"),
+    ],
+)
+async def test_a_bad_eim_zip_is_refused(camera, http, tmp_path, program, info, reason):
+    if program is None:
+        program = make_runner(tmp_path / "runner", "detect").read_bytes()
+    if host_arch() == "aarch64" and b"\xb7" in program[:20]:
+        pytest.skip("the crafted ELF is for this machine's arch")
+    status, answer = await post(http, camera, eim_zip({**model_json("detect"), **info}, program))
+    assert status == 400 and reason in answer["error"], answer
+    assert await listed(http, camera) == []
 
 
 async def test_a_form_and_a_body_too_large_are_refused(camera, http, monkeypatch):

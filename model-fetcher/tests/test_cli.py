@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from model_fetcher import cli
-from model_store import ModelInfo, ModelStore, check_model
+from model_store import ModelInfo, ModelStore, check_version
+from model_store.runtimes.eim import host_arch
 from support.timing import scaled
 
 
@@ -31,7 +32,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 def _current(model_dir: Path) -> ModelInfo:
     folder = model_dir / os.readlink(model_dir / "current")
     info = ModelInfo.from_dict(json.loads((folder / "model.json").read_text()))
-    check_model(folder / "model.tflite", info)
+    check_version(folder, info)  # the runtime's own check: loads the .tflite, or runs the .eim
     return info
 
 
@@ -48,6 +49,26 @@ def test_poll_interval_0_fetches_once_and_exits_0(fake, tmp_path):
     assert fake.api_key not in result.stdout + result.stderr
     assert _run(env).returncode == 0  # up to date: no second download
     assert fake.requests["download"] == 1
+
+
+def test_the_service_fetches_an_eim_for_the_deployment_type_it_is_given(fake, tmp_path, models):
+    """MODEL_RUNTIME=eim and EI_DEPLOYMENT_TYPE, read by the real process from its environment."""
+    fake.publish(models / "colors_rgb_int8.tflite", eim="classify")
+    arch = host_arch()
+    env = _env(
+        tmp_path,
+        EI_API_URL=fake.url,
+        EI_API_KEY=fake.api_key,
+        MODEL_POLL_INTERVAL="0",
+        MODEL_RUNTIME="eim",
+        EI_DEPLOYMENT_TYPE=f"runner-linux-{arch}",
+    )
+    result = _run(env)
+    assert result.returncode == 0, result.stderr
+    info = _current(tmp_path)
+    assert (info.runtime, info.arch) == ("eim", arch)
+    assert "building the .eim for runner-linux-" in result.stderr
+    assert fake.requests["deployment_download"] == 1 and fake.requests["download"] == 0
 
 
 def test_poll_interval_0_exits_non_zero_when_the_fetch_fails(fake, tmp_path):

@@ -1,5 +1,6 @@
 """Settings from the environment: defaults, bad values, the key kept secret."""
 
+import platform
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,16 @@ def test_defaults():
     assert settings.api_url == "https://studio.edgeimpulse.com/v1"
     assert settings.model_dir == Path("/data/models")
     assert settings.poll_interval == 600
+    assert settings.model_runtime == "auto"
+    if platform.machine() in ("x86_64", "aarch64"):  # from uname -m
+        assert settings.deployment_type == f"runner-linux-{platform.machine()}"
+
+
+def test_runtime_and_deployment_type():
+    settings = Settings.from_env(
+        {"MODEL_RUNTIME": "eim", "EI_DEPLOYMENT_TYPE": "runner-linux-armv7"}
+    )
+    assert (settings.model_runtime, settings.deployment_type) == ("eim", "runner-linux-armv7")
 
 
 def test_values():
@@ -44,6 +55,8 @@ def test_values():
         ("EI_PROJECT_ID", "0", "a whole number of at least 1"),
         ("EI_IMPULSE_ID", "1.5", "a whole number of at least 1"),
         ("EI_API_URL", "studio.edgeimpulse.com", "an http(s) URL"),
+        ("MODEL_RUNTIME", "onnx", "auto, tflite or eim"),
+        ("EI_DEPLOYMENT_TYPE", "linux-x86_64", "runner-linux-aarch64, runner-linux-armv7"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_it_accepts(name, value, accepts):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.fake_eim import install_runner
 from support.services import (
     FRAME_H,
     FRAME_W,
@@ -25,7 +26,10 @@ from support.services import (
 
 @pytest.fixture
 def start_stack(tmp_path: Path) -> Iterator:
-    """Start a stack: `start_stack(model, images, auth=None, **camera_env)`."""
+    """Start a stack: `start_stack(model, images, auth=None, **camera_env)`.
+
+    `model` is a test model's name, or `eim:KIND` for a `.eim` test runner.
+    """
     stacks: list[Stack] = []
 
     def start(
@@ -37,7 +41,12 @@ def start_stack(tmp_path: Path) -> Iterator:
     ) -> Stack:
         n = len(stacks)
         store = tmp_path / f"models{n}"
-        install_model(store, model)
+        if isinstance(model, str) and model.startswith(
+            "eim:"
+        ):  # a test runner (support.fake_eim) of that kind
+            install_runner(store, model.removeprefix("eim:"))
+        else:
+            install_model(store, model)
         frames = write_images(tmp_path / f"frames{n}", images)
         inference = Service(
             "inference-service",

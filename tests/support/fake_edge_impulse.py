@@ -33,6 +33,7 @@ Faults (`fail(kind, ...)`, each for `times` requests, None = until reset;
 - `hang`: the download sends half the bytes, then sends nothing more for
   `seconds` (default an hour): a server hung mid-body (`fake.hung` counts them)
 - `body`: the download answers `body` (bytes) instead of the model
+- `build_fails`: the next build job starts, then finishes unsuccessfully
 - `redirect`: HTTP 302 to `location` (e.g. `other.files_url`: another fake's
   unkeyed copy of its model, as a storage bucket's signed URL would be)
 
@@ -40,6 +41,13 @@ Faults (`fail(kind, ...)`, each for `times` requests, None = until reset;
 when it had none); the route `files` (`fake.files_url`) needs no key.
 
 Metadata that contradicts the model: `publish(model, labels=[...], width=...)`.
+
+Deployments (`publish(model, eim="detect")`): `GET .../deployment` says whether
+a build exists for `type`, `POST .../jobs/build-ondevice-model` starts a job
+that answers unfinished to `fake.build_polls` status calls, then finishes
+and makes a deployment version, `GET .../deployment/download` serves the
+runner (a `#!` script from support.fake_eim). An unknown `type` or an impulse
+without a `.eim` answer 400 with `success: false`, as the real API does.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,10 +69,24 @@ from model_store import STUDIO_RESIZE_MODES
 
 if __name__ == "__main__":  # run as a script: `support` is this file's folder
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from support import fake_eim
 from support.threaded_app import ThreadedApp
 
 DEFAULT_KEY = "ei_fake0123456789abcdef0123456789abcdef0123456789abcdef"
-ROUTES = ("projects", "impulse", "dsp", "metadata", "download", "last_modification")
+ROUTES = (
+    "projects",
+    "impulse",
+    "dsp",
+    "metadata",
+    "download",
+    "last_modification",
+    "deployment",
+    "build",
+    "job_status",
+    "deployment_download",
+)
+DEPLOYMENT_TYPES = ("runner-linux-aarch64", "runner-linux-armv7", "runner-linux-x86_64")
+DOWNLOADS = ("download", "deployment_download")
 FAULT_KINDS = (
     "invalid_key",
     "unauthorized",
@@ -73,6 +96,7 @@ FAULT_KINDS = (
     "body",
     "hang",
     "redirect",
+    "build_fails",
 )
 # The runner's names -> Studio's, as the real API answers.
 STUDIO_RESIZE = {mode: studio for studio, mode in STUDIO_RESIZE_MODES.items()}
@@ -93,6 +117,8 @@ class Published:
     min_score: float | None
     modified: str
     created: str
+    eim: str | None = None  # the kind of runner its .eim builds (support.fake_eim), if any
+    learn_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +138,9 @@ class _State:
     published: Published | None = None
     faults: list[Fault] = field(default_factory=list)
     generation: int = 0
+    deployments: dict[str, int] = field(default_factory=dict)  # type -> version built
+    versions: int = 0
+    jobs: dict[int, dict] = field(default_factory=dict)
 
 
 def _sidecar(model: Path) -> dict[str, Any]:
@@ -120,6 +149,9 @@ def _sidecar(model: Path) -> dict[str, Any]:
         if candidate.is_file():
             return json.loads(candidate.read_text())
     return {}
+
+
+FAULT = web.RequestKey("fault", Fault)  # the fault a request drew, for its handler
 
 
 class FakeEdgeImpulse(ThreadedApp):
@@ -144,6 +176,7 @@ class FakeEdgeImpulse(ThreadedApp):
         self.project_name = project_name
         self.impulse_id = impulse_id
         self.requests: Counter[str] = Counter()
+        self.build_polls = 2  # status calls a build job answers unfinished
         self._state = _State()
         self._lock = threading.Lock()
         if model is not None:
@@ -173,13 +206,21 @@ class FakeEdgeImpulse(ThreadedApp):
         resize_mode: str | None = None,
         model_type: str | None = None,
         min_score: float | None = None,
+        eim: str | None = None,
     ) -> str:
         """Publish a new trained model (a retrain); returns its lastModificationDate.
+
+        `eim="detect"` (or `classify`, `anomaly`): the impulse is one that
+        support.fake_eim's runner of that kind serves (SSD-style detection, a
+        classifier, a classifier with a visual anomaly block); its build jobs
+        build that runner. Its metadata comes from that kind, not `model`.
 
         Unset fields come from the model's sidecar JSON; a value that differs from
         the model makes metadata that contradicts it.
         """
         meta = {} if isinstance(model, bytes) else _sidecar(Path(model))
+        if eim is not None:
+            meta = fake_eim.model_json(eim)
         spec = meta.get("input", {})
         tflite = model if isinstance(model, bytes) else Path(model).read_bytes()
         with self._lock:
@@ -196,6 +237,8 @@ class FakeEdgeImpulse(ThreadedApp):
                 min_score=min_score if min_score is not None else meta.get("min_score"),
                 modified=stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 created=stamp.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                eim=eim,
+                learn_types=_learn_types(eim, model_type or meta.get("model_type")),
             )
             return self._state.published.modified
 
@@ -224,9 +267,14 @@ class FakeEdgeImpulse(ThreadedApp):
             ("metadata", f"/v1/api/{pid}/training/keras/{{learn_id}}/metadata", self._metadata),
             ("download", f"/v1/api/{pid}/learn-data/{{learn_id}}/model/tflite-int8", self._model),
             ("last_modification", f"/v1/api/{pid}/last-modification", self._modified),
+            ("deployment", f"/v1/api/{pid}/deployment", self._deployment),
+            ("job_status", f"/v1/api/{pid}/jobs/{{job_id}}/status", self._job_status),
+            ("deployment_download", f"/v1/api/{pid}/deployment/download", self._eim),
         ]
         for name, path, handler in api:
             app.router.add_get(path, self._guarded(name, handler))
+        build = f"/v1/api/{pid}/jobs/build-ondevice-model"
+        app.router.add_post(build, self._guarded("build", self._build))
         app.router.add_get("/v1/_files/model.tflite", self._file)
         app.router.add_post("/_fake/publish", self._control_publish)
         app.router.add_post("/_fake/fail", self._control_fail)
@@ -244,6 +292,7 @@ class FakeEdgeImpulse(ThreadedApp):
                 fault = self._take_fault(route)
             if request.headers.get("x-api-key") != self.api_key:
                 return _error("Invalid API key", 401)
+            request[FAULT] = fault
             if fault is not None:
                 answer = await self._apply(fault, request)
                 if answer is not None:
@@ -266,7 +315,9 @@ class FakeEdgeImpulse(ThreadedApp):
 
     @staticmethod
     def _applies(fault: Fault, route: str) -> bool:
-        return fault.kind not in ("truncate", "body", "hang") or route == "download"
+        if fault.kind == "build_fails":
+            return route == "build"
+        return fault.kind not in ("truncate", "body", "hang") or route in DOWNLOADS
 
     async def _apply(self, fault: Fault, request: web.Request) -> web.StreamResponse | None:
         if fault.kind == "invalid_key":
@@ -284,10 +335,18 @@ class FakeEdgeImpulse(ThreadedApp):
             raise web.HTTPFound(fault.location)
         if fault.kind == "hang":
             return await self._hung(request, fault.seconds or 3600.0)
+        if fault.kind == "build_fails":
+            return None  # the job starts, and fails
         return await self._truncated(request)
 
+    def _content(self, request: web.Request) -> bytes:
+        """What the download route asked for serves: the .tflite or the built .eim."""
+        if request.path.endswith("/deployment/download"):
+            return self._eim_bytes()
+        return self._published().tflite
+
     async def _hung(self, request: web.Request, seconds: float) -> web.StreamResponse:
-        tflite = self._published().tflite
+        tflite = self._content(request)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.content_length = len(tflite)
         await response.prepare(request)
@@ -304,7 +363,7 @@ class FakeEdgeImpulse(ThreadedApp):
         return web.Response(body=self._published().tflite, content_type="application/octet-stream")
 
     async def _truncated(self, request: web.Request) -> web.StreamResponse:
-        tflite = self._published().tflite
+        tflite = self._content(request)
         response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
         response.content_length = len(tflite)
         await response.prepare(request)
@@ -327,11 +386,6 @@ class FakeEdgeImpulse(ThreadedApp):
 
     async def _impulse(self, request: web.Request) -> web.Response:
         model = self._published()
-        learn_type = (
-            "keras-object-detection"
-            if model.model_type == "constrained_object_detection"
-            else "keras-transfer-image"
-        )
         impulse = {
             "id": self.impulse_id,
             "name": "Impulse #1",
@@ -352,7 +406,8 @@ class FakeEdgeImpulse(ThreadedApp):
                 {"id": DSP_ID, "type": "image", "name": "Image", "axes": ["image"], "input": 2}
             ],
             "learnBlocks": [
-                {"id": LEARN_ID, "type": learn_type, "name": "Classifier", "dsp": [DSP_ID]}
+                {"id": LEARN_ID + n, "type": kind, "name": kind, "dsp": [DSP_ID]}
+                for n, kind in enumerate(model.learn_types)
             ],
         }
         return _ok({"impulse": impulse})
@@ -378,6 +433,8 @@ class FakeEdgeImpulse(ThreadedApp):
             "availableModelTypes": ["int8", "float32"],
             "thresholds": [],
         }
+        if model.model_type == "object_detection":
+            body |= {"mode": "object-detection", "objectDetectionLastLayer": "mobilenet-ssd"}
         if model.model_type == "constrained_object_detection":
             body |= {"mode": "object-detection", "objectDetectionLastLayer": "fomo"}
             if model.min_score is not None:
@@ -389,6 +446,71 @@ class FakeEdgeImpulse(ThreadedApp):
 
     async def _modified(self, request: web.Request) -> web.Response:
         return _ok({"lastModificationDate": self._published().modified})
+
+    # -- deployments: the .eim and its build jobs ----------------------------------------
+
+    def _target(self, request: web.Request) -> str:
+        target = request.query.get("type", "")
+        if target not in DEPLOYMENT_TYPES:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"success": False, "error": f"Unknown deployment type {target!r}"}),
+                content_type="application/json",
+            )
+        if self._published().eim is None:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"success": False, "error": "Impulse cannot be deployed"}),
+                content_type="application/json",
+            )
+        return target
+
+    async def _deployment(self, request: web.Request) -> web.Response:
+        target = self._target(request)
+        with self._lock:
+            version = self._state.deployments.get(target)
+        return _ok({"hasDeployment": version is not None, "version": version})
+
+    async def _build(self, request: web.Request) -> web.Response:
+        target = self._target(request)
+        body = await request.json()
+        if body.get("engine") != "tflite" or body.get("modelType") not in ("int8", "float32"):
+            return _error(f"Invalid engine or modelType: {body}", 400)
+        with self._lock:
+            job_id = 100 + len(self._state.jobs)
+            ok = request[FAULT] is None or request[FAULT].kind != "build_fails"
+            self._state.jobs[job_id] = {"target": target, "polls": self.build_polls, "ok": ok}
+        return _ok({"id": job_id})
+
+    async def _job_status(self, request: web.Request) -> web.Response:
+        job_id = int(request.match_info["job_id"])
+        with self._lock:
+            job = self._state.jobs.get(job_id)
+            if job is None:
+                return _error("Job not found", 404)
+            job["polls"] -= 1
+            finished = job["polls"] < 0
+            if finished and job["ok"] and not job.get("built"):
+                self._state.versions += 1
+                self._state.deployments[job["target"]] = self._state.versions
+                job["built"] = True
+        status = {"id": job_id, "category": "Building on-device model"}
+        status |= {"categoryKey": "build-ondevice-model", "key": f"build-{job_id}"}
+        status |= {"created": self._published().created, "started": self._published().created}
+        if finished:
+            status |= {"finished": self._published().modified, "finishedSuccessful": job["ok"]}
+        return _ok({"job": status})
+
+    async def _eim(self, request: web.Request) -> web.Response:
+        target = self._target(request)
+        with self._lock:
+            built = target in self._state.deployments
+        if not built:
+            return _error("No deployment for this target, build one first", 400)
+        return web.Response(body=self._eim_bytes(), content_type="application/octet-stream")
+
+    def _eim_bytes(self) -> bytes:
+        """The runner the published impulse builds to: support.fake_eim's script."""
+        with tempfile.TemporaryDirectory() as folder:
+            return fake_eim.make_runner(Path(folder), self._published().eim).read_bytes()
 
     # -- control over HTTP -----------------------------------------------------------
 
@@ -412,6 +534,14 @@ class FakeEdgeImpulse(ThreadedApp):
     async def _control_stats(self, request: web.Request) -> web.Response:
         with self._lock:
             return _ok({"requests": dict(self.requests)})
+
+
+def _learn_types(eim: str | None, model_type: str | None) -> tuple[str, ...]:
+    if eim == "anomaly":
+        return ("keras-transfer-image", "keras-visual-anomaly")
+    if model_type in ("constrained_object_detection", "object_detection"):
+        return ("keras-object-detection",)
+    return ("keras-transfer-image",)
 
 
 def _ok(body: dict[str, Any]) -> web.Response:

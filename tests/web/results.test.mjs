@@ -82,3 +82,17 @@ test("the model's labels come from the status, else from the result", () => {
   assert.deepEqual(modelLabels(null, result), ["b"]);
   assert.equal(modelLabels(null, null), undefined);
 });
+
+test("anomaly: the grid's cells, the score's text, a heat colour by score", async () => {
+  const { anomalyCells, anomalyText, heatColor } = await import("../../web/results.js");
+  const cell = { label: "anomaly", value: 0.8, x: 0, y: 0, width: 8, height: 8 };
+  const grid = { result: { visual_anomaly_grid: [cell], visual_anomaly_max: 0.8, visual_anomaly_mean: 0.1 } };
+  assert.deepEqual(anomalyCells(grid), [cell]);
+  assert.deepEqual(anomalyCells(classification({ red: 1 })), []);
+  assert.equal(anomalyText(grid), "anomaly max 0.80 · mean 0.10");
+  assert.equal(anomalyText({ result: { classification: {}, anomaly: 0.314 } }), "anomaly 0.31");
+  assert.equal(anomalyText(classification({ red: 1 })), null);
+  assert.equal(heatColor(0), "rgba(255, 220, 0, 0.25)");
+  assert.equal(heatColor(1), "rgba(255, 0, 0, 0.70)");
+  assert.equal(heatColor(7), heatColor(1));
+});

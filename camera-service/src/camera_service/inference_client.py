@@ -67,7 +67,7 @@ def encode_for_inference(frame: Frame, scale: float) -> bytes:
 
 
 def map_boxes(message: dict, scale: float) -> dict:
-    """Boxes of the sent image back to frame pixels (SCALE = sent / frame)."""
+    """Boxes and anomaly cells of the sent image back to frame pixels (SCALE = sent / frame)."""
     if scale == 1.0:
         return message
 
@@ -78,9 +78,11 @@ def map_boxes(message: dict, scale: float) -> dict:
         }
 
     result = message.get("result")
-    if isinstance(result, dict) and isinstance(result.get("bounding_boxes"), list):
-        boxes = [unscale(b) if isinstance(b, dict) else b for b in result["bounding_boxes"]]
-        message = {**message, "result": {**result, "bounding_boxes": boxes}}
+    for key in ("bounding_boxes", "visual_anomaly_grid"):
+        if isinstance(result, dict) and isinstance(result.get(key), list):
+            boxes = [unscale(b) if isinstance(b, dict) else b for b in result[key]]
+            result = {**result, key: boxes}
+            message = {**message, "result": result}
     top = message.get("top")
     if isinstance(top, dict) and "x" in top:
         message = {**message, "top": unscale(top)}

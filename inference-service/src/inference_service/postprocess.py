@@ -46,3 +46,40 @@ def fomo(
                 )
     boxes.sort(key=lambda box: -box["value"])
     return {"bounding_boxes": boxes}, (boxes[0] if boxes else None)
+
+
+def runner(raw: dict, geometry: Geometry, min_confidence: float) -> tuple[dict, dict | None]:
+    """An `.eim` runner's `result` -> the same keys, boxes and cells in image pixels."""
+    result: dict = {}
+    top = None
+    if raw.get("classification"):
+        scores = {label: round(float(v), 4) for label, v in raw["classification"].items()}
+        result["classification"] = scores
+        best = max(scores, key=scores.get)
+        if scores[best] >= min_confidence:
+            top = {"label": best, "value": scores[best]}
+    if "bounding_boxes" in raw:
+        boxes = sorted(_mapped(raw["bounding_boxes"], geometry), key=lambda box: -box["value"])
+        result["bounding_boxes"] = boxes
+        top = boxes[0] if boxes else None
+    if "anomaly" in raw:
+        result["anomaly"] = round(float(raw["anomaly"]), 4)
+    if "visual_anomaly_grid" in raw:
+        result["visual_anomaly_grid"] = _mapped(raw["visual_anomaly_grid"], geometry)
+        for key in ("visual_anomaly_max", "visual_anomaly_mean"):
+            result[key] = round(float(raw.get(key) or 0), 4)
+    return result, top
+
+
+def _mapped(boxes: list, geometry: Geometry) -> list[dict]:
+    out = []
+    for box in boxes:
+        x, y = float(box["x"]), float(box["y"])
+        bx, by, bw, bh = geometry.to_image(x, y, x + float(box["width"]), y + float(box["height"]))
+        if bw and bh:
+            value = round(float(box["value"]), 4)
+            out.append(
+                {"label": box["label"], "value": value, "x": bx, "y": by}
+                | {"width": bw, "height": bh}
+            )
+    return out

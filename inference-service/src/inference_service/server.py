@@ -52,7 +52,7 @@ class Service:
         return {
             "type": "hello",
             "model": model.info if model else None,
-            "runtime": self.runtime.name,
+            "runtime": model.engine.describe() if model else self.runtime.name,
             "min_confidence": self.settings.min_confidence,
         }
 
@@ -105,6 +105,7 @@ async def _service_ctx(app: web.Application, settings: Settings):
     yield
     watcher.cancel()
     executor.shutdown(wait=True, cancel_futures=True)
+    store.close()
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -8,30 +8,27 @@ put in service; a version that does not load is logged and the old model stays.
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from model_store import (
-    MODEL_FILE,
-    ModelError,
-    ModelInfo,
-    check_tensors,
-    current_target,
-    read_version,
-)
+from model_store import ModelError, ModelInfo, current_target, read_info
 
-from .runtime import Engine, Runtime
+from .engines import ENGINES
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5
+SWAP_GRACE = 5.0  # seconds a replaced model's engine lives on for requests in flight
 
 
 @dataclass(frozen=True)
 class Model:
     meta: ModelInfo
-    engine: Engine = field(repr=False)
+    engine: Any = field(repr=False)  # one of engines.ENGINES
     folder: Path
 
     @property
@@ -61,11 +58,12 @@ class Model:
 
 
 def load_model(folder: Path, runtime: Runtime, workers: int, threads: int) -> Model:
-    """Load `folder`'s model.json and model.tflite; ModelError unless model-store accepts them."""
-    meta, content = read_version(folder)
-    engine = Engine(runtime, content, workers, threads, name=str(folder / MODEL_FILE))
-    check_tensors(engine.tensors, meta)
-    return Model(meta, engine, folder)
+    """Load `folder`'s model with the engine its runtime names; ModelError unless it passes."""
+    meta = read_info(folder)
+    engine = ENGINES.get(meta.runtime)
+    if engine is None:
+        raise ModelError(f"runtime {meta.runtime!r} is not one of {', '.join(ENGINES)}")
+    return Model(meta, engine(folder, meta, runtime, workers, threads), folder)
 
 
 class ModelStore:
@@ -96,7 +94,9 @@ class ModelStore:
             kept = self.model.summary if self.model else None
             log.error("Model in %s not loaded, keeping %s: %s", folder, kept, error)
             return
-        self.model = model
+        old, self.model = self.model, model
+        if old is not None:
+            asyncio.get_running_loop().call_later(SWAP_GRACE, _close_later, old)
         self.loads["loaded"] += 1
         log.info(
             "Model %s version %s (%s, %s) in service from %s",
@@ -107,6 +107,11 @@ class ModelStore:
             folder,
         )
 
+    def close(self) -> None:
+        """Stop the model in service (an `.eim` runner is a child process)."""
+        if self.model is not None:
+            self.model.engine.close()
+
     async def watch(self) -> None:
         """Poll `current` every POLL_INTERVAL seconds, forever."""
         if self.model is None:
@@ -114,3 +119,7 @@ class ModelStore:
         while True:
             await asyncio.sleep(POLL_INTERVAL)
             await self.refresh()
+
+
+def _close_later(model: Model) -> None:
+    threading.Thread(target=model.engine.close, name="close-model", daemon=True).start()

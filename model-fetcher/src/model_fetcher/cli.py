@@ -66,7 +66,14 @@ def run_service(settings: Settings, store: ModelStore, stop: threading.Event | N
         return run_without_credentials(store)
     stop = stop or _stop_on_signals()
     client = EdgeImpulseClient(settings.api_url, settings.api_key, stop=stop)
-    updater = Updater(client, store, settings.project_id, settings.impulse_id)
+    updater = Updater(
+        client,
+        store,
+        settings.project_id,
+        settings.impulse_id,
+        runtime=settings.model_runtime,
+        deployment_type=settings.deployment_type,
+    )
     try:
         if settings.poll_interval == 0:
             return 0 if updater.update() else 1

@@ -11,7 +11,8 @@ error text carries the key.
 import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +27,13 @@ CHANNELS = {"RGB": 3, "Grayscale": 1}
 CHUNK = 64 * 1024
 CONNECT_TIMEOUT = 5.0
 KEY_HEADER = "x-api-key"
+# Learn blocks whose int8 .tflite is the whole impulse; anything else needs the .eim.
+TFLITE_IMPULSES = {
+    ("keras-transfer-image", "classification"),
+    ("keras-object-detection", "constrained_object_detection"),
+}
+ANOMALY_LEARN_TYPES = ("anomaly", "anomaly-gmm", "keras-visual-anomaly")
+BUILD_LIMIT = 1800.0  # seconds a build job may take
 
 
 class Stopped(BaseException):
@@ -60,6 +68,7 @@ class RemoteModel:
     project: Project
     learn_id: int
     info: ModelInfo
+    tflite_ok: bool = True  # the int8 .tflite is the whole impulse (transfer learning or FOMO)
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -151,7 +160,8 @@ class EdgeImpulseClient:
         try:
             image = impulse["inputBlocks"][0]
             dsp_id = impulse["dspBlocks"][0]["id"]
-            learn_id = impulse["learnBlocks"][0]["id"]
+            learn_blocks = impulse["learnBlocks"]
+            learn_id = learn_blocks[0]["id"]
         except (KeyError, IndexError, TypeError) as error:
             raise EdgeImpulseError(
                 "the project has no complete impulse (input, processing and learning blocks); "
@@ -159,21 +169,75 @@ class EdgeImpulseClient:
             ) from error
         dsp = self.get_json(f"/api/{project.id}/dsp/{dsp_id}", params=query)
         meta = self.get_json(f"/api/{project.id}/training/keras/{learn_id}/metadata", params=query)
+        types = [str(block.get("type")) for block in learn_blocks]
+        has_anomaly = any(kind in ANOMALY_LEARN_TYPES for kind in types)
         try:
             info = _model_info(project, impulse.get("id") or impulse_id or 1, image, dsp, meta)
         except (KeyError, TypeError, ValueError) as error:
             raise EdgeImpulseError(f"the impulse's metadata is incomplete: {error!r}") from None
-        return RemoteModel(project, int(learn_id), info)
+        info = replace(info, has_anomaly=has_anomaly)
+        tflite_ok = len(types) == 1 and (types[0], info.model_type) in TFLITE_IMPULSES
+        return RemoteModel(project, int(learn_id), info, tflite_ok)
 
     def download_model(self, model: RemoteModel, dest: Path) -> str:
         """Stream the int8 .tflite into `dest`; return its sha256."""
         path = f"/api/{model.project.id}/learn-data/{model.learn_id}/model/tflite-int8"
         return self._retrying(lambda: self._download_once(path, dest))
 
+    # -- the .eim: deployment and build job ---------------------------------------------
+
+    def deployment(self, project: Project, target: str, impulse_id: int) -> int | None:
+        """The built deployment's version for `target`, or None when there is none yet."""
+        params = {"type": target, "modelType": "int8", "impulseId": impulse_id}
+        body = self.get_json(f"/api/{project.id}/deployment", params=params)
+        return int(body.get("version") or 0) if body.get("hasDeployment") else None
+
+    def build(self, project: Project, target: str, impulse_id: int) -> int:
+        """Start a build job of the impulse for `target`; its job id."""
+        path = f"/api/{project.id}/jobs/build-ondevice-model"
+        params = {"type": target, "impulseId": impulse_id}
+        body = self.post_json(path, params, {"engine": "tflite", "modelType": "int8"})
+        if not isinstance(body.get("id"), int):
+            raise EdgeImpulseError(f"POST {path} answered no job id")
+        return body["id"]
+
+    def wait_for_job(self, project: Project, job_id: int, limit: float | None = None) -> None:
+        """Poll the job with backoff until it finishes; EdgeImpulseError when it failed."""
+        limit = BUILD_LIMIT if limit is None else limit
+        started = time.monotonic()
+        delay = self.backoff
+        while True:
+            job = self.get_json(f"/api/{project.id}/jobs/{job_id}/status").get("job") or {}
+            elapsed = time.monotonic() - started
+            if job.get("finished"):
+                if not job.get("finishedSuccessful"):
+                    raise EdgeImpulseError(f"the build job {job_id} failed in Edge Impulse")
+                log.info("build job %d finished after %.0f s", job_id, elapsed)
+                return
+            if elapsed + delay > limit:
+                raise EdgeImpulseError(f"the build job {job_id} did not finish within {limit:g} s")
+            log.info("build job %d running for %.0f s", job_id, elapsed)
+            if self._stop.wait(delay):
+                raise Stopped("stopped while waiting for a build job")
+            delay = min(delay * 2, self.max_backoff)
+
+    def download_deployment(self, project: Project, target: str, impulse_id: int, dest: Path):
+        """Stream the built `.eim` into `dest`; return its sha256."""
+        path = f"/api/{project.id}/deployment/download"
+        params = {"type": target, "modelType": "int8", "impulseId": impulse_id}
+        return self._retrying(lambda: self._download_once(path, dest, params))
+
     # -- plumbing -----------------------------------------------------------------
 
     def get_json(self, path: str, params: dict | None = None) -> dict[str, Any]:
         return self._retrying(lambda: self._json_once(path, params))
+
+    def post_json(self, path: str, params: dict | None, body: dict) -> dict[str, Any]:
+        """One POST, not retried (a retry could start a second build); the next check retries."""
+        try:
+            return self._json_once(path, params, "POST", body)
+        except TransientError as error:
+            raise EdgeImpulseError(f"POST {path}: {error}") from None
 
     def _retrying(self, call):
         delay = self.backoff
@@ -189,12 +253,16 @@ class EdgeImpulseClient:
                 delay = min(delay * 2, self.max_backoff)
         raise AssertionError("unreachable")
 
-    def _request(self, path: str, params: dict | None, stream: bool) -> requests.Response:
+    def _request(
+        self, path: str, params: dict | None, stream: bool, method: str = "GET", body=None
+    ) -> requests.Response:
         url = self.base_url + path
         try:
-            response = self._session.get(
+            response = self._session.request(
+                method,
                 url,
                 params=params,
+                json=body,
                 timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
                 stream=stream,
             )
@@ -207,15 +275,17 @@ class EdgeImpulseClient:
         self._raise_for_status(path, response)
         return response
 
-    def _json_once(self, path: str, params: dict | None) -> dict[str, Any]:
-        response = self._request(path, params, stream=False)
+    def _json_once(
+        self, path: str, params: dict | None, method: str = "GET", body=None
+    ) -> dict[str, Any]:
+        response = self._request(path, params, stream=False, method=method, body=body)
         body = self._parse(path, response)
         if body.get("success") is not True:
             self._raise_api_error(path, body.get("error"))
         return body
 
-    def _download_once(self, path: str, dest: Path) -> str:
-        with self._request(path, None, stream=True) as response:
+    def _download_once(self, path: str, dest: Path, params: dict | None = None) -> str:
+        with self._request(path, params, stream=True) as response:
             if response.headers.get("Content-Type", "").startswith("application/json"):
                 self._raise_api_error(path, self._parse(path, response).get("error"))
             return self._stream_to(path, response, dest)
@@ -330,8 +400,9 @@ def _model_type(meta: dict) -> str:
     if mode == "object-detection" and meta.get("objectDetectionLastLayer") == "fomo":
         return "constrained_object_detection"
     if mode == "object-detection":
-        layer = meta.get("objectDetectionLastLayer")
-        raise EdgeImpulseError(f"object detection with {layer!r} is not supported, only FOMO")
+        return "object_detection"  # SSD, YOLO-class: only the .eim runs them
+    if mode == "visual-anomaly":
+        return "classification"  # as the runner reports a visual-anomaly-only impulse
     raise EdgeImpulseError(f"a learn block of mode {mode!r} is not supported")
 
 

@@ -5,6 +5,7 @@ echoed in an error message.
 """
 
 import os
+import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,15 @@ from urllib.parse import urlsplit
 DEFAULT_API_URL = "https://studio.edgeimpulse.com/v1"
 DEFAULT_MODEL_DIR = "/data/models"
 DEFAULT_POLL_INTERVAL = 600.0
+MODEL_RUNTIMES = ("auto", "tflite", "eim")
+DEPLOYMENT_TYPES = {
+    "aarch64": "runner-linux-aarch64",
+    "arm64": "runner-linux-aarch64",
+    "armv7l": "runner-linux-armv7",
+    "armv8l": "runner-linux-armv7",
+    "x86_64": "runner-linux-x86_64",
+    "amd64": "runner-linux-x86_64",
+}
 
 
 class SettingsError(ValueError):
@@ -27,6 +37,8 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     model_dir: Path = Path(DEFAULT_MODEL_DIR)
     poll_interval: float = DEFAULT_POLL_INTERVAL
+    model_runtime: str = "auto"
+    deployment_type: str | None = None  # None: this machine has no Edge Impulse runner build
 
     @property
     def has_credentials(self) -> bool:
@@ -42,6 +54,8 @@ class Settings:
             api_url=_api_url(env),
             model_dir=Path(env.get("MODEL_DIR", "").strip() or DEFAULT_MODEL_DIR),
             poll_interval=_poll_interval(env),
+            model_runtime=_model_runtime(env),
+            deployment_type=_deployment_type(env),
         )
 
 
@@ -91,3 +105,23 @@ def _poll_interval(env: Mapping[str, str]) -> float:
             "of at least 0 (0 = fetch once and exit)"
         )
     return value
+
+
+def _model_runtime(env: Mapping[str, str]) -> str:
+    raw = env.get("MODEL_RUNTIME", "").strip() or "auto"
+    if raw not in MODEL_RUNTIMES:
+        raise SettingsError(f"MODEL_RUNTIME={raw!r} is not valid: expected auto, tflite or eim")
+    return raw
+
+
+def _deployment_type(env: Mapping[str, str]) -> str | None:
+    """EI_DEPLOYMENT_TYPE, else this machine's runner build from `uname -m`."""
+    raw = env.get("EI_DEPLOYMENT_TYPE", "").strip()
+    if not raw:
+        return DEPLOYMENT_TYPES.get(platform.machine().lower())
+    if raw not in set(DEPLOYMENT_TYPES.values()):
+        raise SettingsError(
+            f"EI_DEPLOYMENT_TYPE={raw!r} is not valid: expected runner-linux-aarch64, "
+            "runner-linux-armv7 or runner-linux-x86_64"
+        )
+    return raw

@@ -12,6 +12,7 @@ from .info import (
     resize_mode,
 )
 from .runtime import Runtime, load_interpreter, load_runtime
+from .runtimes import RUNTIMES, check_version, model_file
 from .store import (
     INFO_FILE,
     MODEL_FILE,
@@ -26,6 +27,7 @@ __all__ = [
     "MODEL_FILE",
     "MODEL_TYPES",
     "RESIZE_MODES",
+    "RUNTIMES",
     "SOURCES",
     "STUDIO_RESIZE_MODES",
     "YIELDING_SOURCES",
@@ -37,10 +39,12 @@ __all__ = [
     "Tensors",
     "check_model",
     "check_tensors",
+    "check_version",
     "current_target",
     "inspect_model",
     "load_interpreter",
     "load_runtime",
+    "model_file",
     "read_info",
     "read_version",
     "resize_mode",

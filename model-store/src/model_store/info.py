@@ -5,7 +5,8 @@ from typing import Any
 
 from .errors import ModelError
 
-MODEL_TYPES = ("classification", "constrained_object_detection")
+MODEL_TYPES = ("classification", "constrained_object_detection", "object_detection")
+ARCHES = ("aarch64", "armv7", "x86_64")
 RESIZE_MODES = ("squash", "fit-shortest", "fit-longest", "crop")
 SOURCES = ("edge-impulse", "bundled", "file", "trainer")
 # A current model from one of these gives way to a newer Edge Impulse version;
@@ -45,6 +46,9 @@ class ModelInfo:
     version: str | None = None
     sha256: str | None = None
     fetched_at: str | None = None
+    runtime: str = "tflite"
+    arch: str | None = None
+    has_anomaly: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -75,6 +79,10 @@ class ModelInfo:
             "min_score": self.min_score,
             "sha256": self.sha256,
             "fetched_at": self.fetched_at,
+            # Written when they differ from the defaults, so older model.json files round-trip.
+            **({"runtime": self.runtime} if self.runtime != "tflite" else {}),
+            **({"arch": self.arch} if self.arch else {}),
+            **({"has_anomaly": True} if self.has_anomaly else {}),
             **self.extra,
         }
 
@@ -100,6 +108,9 @@ class ModelInfo:
                 version=data.get("version"),
                 sha256=data.get("sha256"),
                 fetched_at=data.get("fetched_at"),
+                runtime=data.get("runtime") or "tflite",
+                arch=data.get("arch"),
+                has_anomaly=data.get("has_anomaly", False),
                 extra={k: v for k, v in data.items() if k not in _KEYS},
             )
         except KeyError as error:
@@ -145,6 +156,12 @@ def _check(info: ModelInfo) -> None:
     score = info.min_score
     if score is not None and (not _number(score) or not 0 <= score <= 1):
         raise ModelError(f"min_score must be a number from 0 to 1 or null, got {score!r}")
+    if not isinstance(info.runtime, str) or not info.runtime:
+        raise ModelError(f"runtime must be a name such as tflite or eim, got {info.runtime!r}")
+    if info.arch is not None and info.arch not in ARCHES:
+        raise ModelError(f"arch {info.arch!r} is not one of {', '.join(ARCHES)}")
+    if not isinstance(info.has_anomaly, bool):
+        raise ModelError(f"has_anomaly must be true or false, got {info.has_anomaly!r}")
     if info.version is not None and not isinstance(info.version, str):
         raise ModelError(f"version must be a string, got {info.version!r}")
 

@@ -2,7 +2,7 @@
 
     MODEL_DIR/
       current -> versions/7      relative symlink, replaced atomically
-      versions/5/ 6/ 7/          model.tflite + model.json each; the last three are kept
+      versions/5/ 6/ 7/          model.json + model.tflite or model.eim; the last three are kept
       .staging-<random>/         a version being prepared; never pointed at
 
 A version folder is complete and synced before `current` names it. Readers
@@ -25,10 +25,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .check import check_model
 from .errors import ModelError, StoreError
 from .info import YIELDING_SOURCES, ModelInfo
 from .runtime import Runtime
+from .runtimes import check_version, model_file
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,13 @@ class ModelStore:
         A model that fails the check (ModelError) is not installed. With
         `make_current=False` the version is kept beside the current one.
         """
-        check_model(staging / MODEL_FILE, info, runtime)
+        check_version(staging, info, runtime)
         with self._lock():
             version = str(self._next_version())
             sha256 = _verified_sha256(staging, info)
             info = replace(info, version=version, sha256=sha256, fetched_at=_now())
             _write_synced(staging / INFO_FILE, json.dumps(info.to_dict(), indent=2).encode())
-            _fsync_path(staging / MODEL_FILE)
+            _fsync_path(staging / model_file(info))
             _fsync_path(staging)
             os.rename(staging, self.versions_dir / version)
             _fsync_path(self.versions_dir)
@@ -132,7 +132,7 @@ class ModelStore:
             if not folder.is_dir():
                 raise ModelError(f"no model version {version} in the store")
             info = read_info(folder)
-            check_model(folder / MODEL_FILE, info, runtime)
+            check_version(folder, info, runtime)
             self._point_current_to(folder.name)
         return info
 
@@ -217,9 +217,10 @@ class ModelStore:
 
 def _verified_sha256(staging: Path, info: ModelInfo) -> str:
     """The staged model's digest, checked against the one computed while it was written."""
-    digest = _sha256_of(staging / MODEL_FILE)
+    name = model_file(info)
+    digest = _sha256_of(staging / name)
     if info.sha256 is not None and info.sha256 != digest:
-        raise StoreError(f"{MODEL_FILE} changed on disk after download (sha256 mismatch)")
+        raise StoreError(f"{name} changed on disk after download (sha256 mismatch)")
     return digest
 
 

@@ -54,7 +54,7 @@ def entry(info: ModelInfo, current: bool) -> dict:
         "version": info.version,
         "name": info.name,
         "source": info.source,
-        "runtime": info.extra.get("runtime", "tflite"),
+        "runtime": info.runtime,
         "model_type": info.model_type,
         "labels": list(info.labels),
         "installed_at": info.fetched_at,

@@ -1,10 +1,12 @@
 """A model sent as a request body, made a version of the store.
 
-Two forms: a zip holding `model.json` and `model.tflite` at its root (what
-`trainer` writes), or a bare `.tflite` whose metadata comes from the query
-(`labels`, `type`, `resize_mode`, `name`) and whose input size comes from the
-model itself. Either is checked by the store before it becomes current; every
-way a body can be wrong is an `UploadError` whose message says which.
+Two forms: a zip holding `model.json` and, at its root, the model file its
+`runtime` names (`model.tflite`, what `trainer` writes, or `model.eim`), or a
+bare `.tflite` whose metadata comes from the query (`labels`, `type`,
+`resize_mode`, `name`) and whose input size comes from the model itself.
+Either is checked by the store before it becomes current (an `.eim` is
+started and asked `hello`, as model-fetcher checks a download); every way a
+body can be wrong is an `UploadError` whose message says which.
 """
 
 import json
@@ -21,6 +23,7 @@ from model_store import (
     ModelInfo,
     ModelStore,
     inspect_model,
+    model_file,
 )
 from model_store.runtime import TFLITE_IDENTIFIER
 
@@ -63,18 +66,23 @@ def install_body(
 
 
 def _from_zip(body: Path, staging: Path) -> ModelInfo:
+    """model.json and the file its `runtime` names (model.tflite or model.eim)."""
     try:
         with zipfile.ZipFile(body) as archive:
             members = {item.filename: item for item in archive.infolist()}
-            if MODEL_FILE not in members and "model.eim" in members:
-                raise UploadError("model.eim models are not installed here yet: send a .tflite")
-            for needed in (INFO_FILE, MODEL_FILE):
-                if needed not in members:
-                    raise UploadError(f"the zip has no {needed} at its root")
-            if members[INFO_FILE].file_size + members[MODEL_FILE].file_size > MAX_MODEL_BYTES:
+            if INFO_FILE not in members:
+                raise UploadError(f"the zip has no {INFO_FILE} at its root")
+            if members[INFO_FILE].file_size > MAX_MODEL_BYTES:
+                raise UploadError(f"the zip's {INFO_FILE} is over {MAX_MODEL_BYTES >> 20} MiB")
+            info = _zip_info(json.loads(archive.read(INFO_FILE)))
+            name = model_file(info)
+            if name not in members:
+                raise UploadError(
+                    f"the zip has no {name} at its root ({INFO_FILE} says {info.runtime})"
+                )
+            if members[INFO_FILE].file_size + members[name].file_size > MAX_MODEL_BYTES:
                 raise UploadError(f"the zip's model is over {MAX_MODEL_BYTES >> 20} MiB")
-            data = json.loads(archive.read(INFO_FILE))
-            with archive.open(MODEL_FILE) as source, (staging / MODEL_FILE).open("wb") as target:
+            with archive.open(name) as source, (staging / name).open("wb") as target:
                 shutil.copyfileobj(source, target)
     except UploadError:
         raise
@@ -82,15 +90,23 @@ def _from_zip(body: Path, staging: Path) -> ModelInfo:
         raise UploadError(f"the zip cannot be read: {error}") from None
     except ValueError:
         raise UploadError(f"the zip's {INFO_FILE} is not JSON") from None
+    if name != MODEL_FILE:
+        (staging / name).chmod(0o755)  # an .eim is a program; zips often drop the x bit
+    return info
+
+
+def _zip_info(data: object) -> ModelInfo:
     if not isinstance(data, dict):
         raise UploadError(f"the zip's {INFO_FILE} is not a JSON object")
     # Installed by hand: it stays current until the user picks another (see model-store).
     source = "trainer" if data.get("source") == "trainer" else "file"
     fresh = {**data, "source": source, "version": None, "sha256": None, "fetched_at": None}
     try:
-        return ModelInfo.from_dict(fresh)
+        info = ModelInfo.from_dict(fresh)
+        model_file(info)
     except ModelError as error:
         raise UploadError(f"the zip's {INFO_FILE}: {error}") from None
+    return info
 
 
 def _from_tflite(body: Path, staging: Path, query: Mapping[str, str]) -> ModelInfo:
