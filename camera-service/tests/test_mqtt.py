@@ -1,6 +1,7 @@
 """Telemetry against a real Mosquitto on loopback: topics, retained flags, will, queue, TLS."""
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -399,3 +400,31 @@ def test_sigterm_with_a_silent_broker_still_exits_within_3_s(prefix, tmp_path):
             took = time.monotonic() - started
             assert took < 3.0, (took, camera.log())
     assert camera.proc.returncode == 0, camera.log()
+
+
+async def test_a_stop_whose_broker_goes_away_meanwhile_logs_no_error(
+    settings, new_mosquitto, prefix, http, caplog
+):
+    """Ctrl-C reaches the broker too: it may vanish while the camera says its goodbye."""
+    broker = new_mosquitto()
+    s = camera_settings(settings, broker.url, prefix, MQTT_DISCOVERY_PREFIX="off")
+    async with serve(s) as server:
+        await wait_until(lambda: _state_is(http, server, "online"), 10)
+        publisher = server.app[TELEMETRY].publisher
+        broker.proc.send_signal(signal.SIGSTOP)  # the goodbye waits for its acknowledgement
+        stopping = asyncio.create_task(server.close())
+        await wait_until(lambda: publisher.state == "offline", 10)  # set as the goodbye goes
+        broker.proc.kill()  # the connection drops under it
+        broker.proc.wait()
+        await stopping
+    # A future holding an exception nobody read says so when it goes, with its client
+    # (aiomqtt's housekeeping task holds the client up to a second longer).
+    await wait_until(lambda: not _clients_of(broker.port), 10)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], caplog.text
+    assert "never retrieved" not in caplog.text
+
+
+def _clients_of(port: int) -> list[aiomqtt.Client]:
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, aiomqtt.Client) and o._port == port]

@@ -86,12 +86,15 @@ class Publisher:
     async def run(self) -> None:
         backoff = BACKOFF_FIRST
         while not self._stopping.is_set():
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     backoff = BACKOFF_FIRST
                     await self._session(client)
             except aiomqtt.MqttError as error:
                 self._went_offline(error)
+            finally:
+                _read_disconnect(client)
             if self._stopping.is_set():
                 break
             try:
@@ -132,7 +135,7 @@ class Publisher:
             # Small packets both ways: without this, Nagle's algorithm and delayed ACKs
             # hold each batch for tens of milliseconds.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            logger=logging.getLogger(f"{__name__}.paho"),
+            logger=_AtMostWarning(logging.getLogger(f"{__name__}.paho"), None),
         )
         client.pending_calls_threshold = WINDOW + len(self._subscriptions)  # our window is normal
         return client
@@ -227,10 +230,39 @@ class Publisher:
 
     def _went_offline(self, error: Exception) -> None:
         reason = _describe(error)
+        if self._stopping.is_set():  # the goodbye went unanswered: a stop is no fault
+            log.info("MQTT connection ended while stopping: %s", reason)
+            return
         if self.state == "online" or self.error != reason:
             log.warning("MQTT offline (%s): %s", self.settings.url, reason)
         self.state = "offline"
         self.error = reason
+
+
+class _AtMostWarning(logging.LoggerAdapter):
+    """paho's and aiomqtt's lines: a lost connection is the broker's fault, not the camera's
+    error (paho says ERROR for a reset), and `_went_offline` already says it once.
+
+    A line is formatted at once, so its record does not hold the socket error's
+    traceback, and through it the client, for as long as a handler keeps it.
+    """
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+        level = min(level, logging.WARNING)
+        if self.isEnabledFor(level):
+            self.logger.log(level, str(msg) % args if args else msg, **kwargs)
+
+
+def _read_disconnect(client: aiomqtt.Client) -> None:
+    """Read the reason aiomqtt keeps for a connection the broker dropped.
+
+    Only aiomqtt's message iterator reads it; when the drop comes while nothing
+    iterates (during a publish, such as the goodbye of a stop), asyncio would
+    log `Future exception was never retrieved` when the client goes.
+    """
+    disconnected = client._disconnected  # aiomqtt has no public way to it
+    if disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()
 
 
 def _retrieve(task: asyncio.Future) -> None:
