@@ -59,7 +59,7 @@ class Publisher:
         self.error: str | None = "not connected yet"
         self.published = 0
         self.connects = 0
-        self._warned_full = False  # once per outage
+        self._warned_full: str | None = None  # the state we warned of a full queue in
 
     @property
     def queued(self) -> int:
@@ -70,12 +70,19 @@ class Publisher:
         dropped = self.outbox.dropped
         self.outbox.put(message)
         self._wake.set()
-        if self.outbox.dropped > dropped and not self._warned_full:
-            self._warned_full = True
-            log.warning(
-                "MQTT queue full (%d messages): dropping the oldest until the broker is back",
-                self.outbox.limit,
-            )
+        if self.outbox.dropped > dropped and self._warned_full != self.state:
+            self._warned_full = self.state  # once per outage, or per spell of a slow broker
+            if self.state == "online":
+                log.warning(
+                    "MQTT queue full (%d messages) while connected: the broker acknowledges"
+                    " slower than the camera publishes; dropping the oldest",
+                    self.outbox.limit,
+                )
+            else:
+                log.warning(
+                    "MQTT queue full (%d messages): dropping the oldest until the broker is back",
+                    self.outbox.limit,
+                )
 
     def send_now(self, messages: list[Message]) -> None:
         """Send before the queue, on this connection only (nothing when offline)."""
@@ -219,13 +226,15 @@ class Publisher:
             return self._urgent.pop(0), False
         if self.outbox:
             return self.outbox.take(1)[0], True
+        if self._warned_full == "online":  # caught up: a slow broker's next spell warns again
+            self._warned_full = None
         return None
 
     def _went_online(self) -> None:
         self.connects += 1
         self.state = "online"
         self.error = None
-        self._warned_full = False
+        self._warned_full = None
         log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
 
     def _went_offline(self, error: Exception) -> None:
