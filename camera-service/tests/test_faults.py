@@ -1,0 +1,93 @@
+"""Faults the appliance meets in the field: a full disk, a network camera gone, the clock stepped.
+
+Each test makes the fault happen to a running service and watches what a
+user sees: the stream going on, one line in the log, nothing half-written.
+"""
+
+import errno
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from camera_helpers import get_status, serve, wait_until
+from camera_service.collect.config import CollectSettings
+
+
+class Disk:
+    """Makes the disk under FOLDER full: fsync of a file there fails with ENOSPC.
+
+    `_write_atomic` writes, flushes and fsyncs each file before it renames it,
+    so the failure hits the real code where a full disk does. `records_only`
+    leaves room for an image but not for its record.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+        self.folder, self.full, self.records_only = str(folder), False, False
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+            fails = self.full and path.startswith(self.folder)
+            if fails and (".json." in path or not self.records_only):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+            real(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+
+
+async def _collect(http, server) -> dict:
+    return (await get_status(http, server))["collect"]
+
+
+def _files(folder: Path) -> tuple[set[str], set[str], list[str]]:
+    """(image ids, record ids, other files) in the sample folder."""
+    names = [p.name for p in folder.iterdir()]
+    images = {n[:-4] for n in names if n.endswith(".jpg")}
+    records = {n[:-5] for n in names if n.endswith(".json")}
+    return images, records, [n for n in names if not n.endswith((".jpg", ".json"))]
+
+
+async def test_a_full_disk_skips_samples_with_one_warning_and_the_stream_goes_on(
+    settings, tmp_path, http, monkeypatch, caplog
+):
+    caplog.set_level(logging.INFO, logger="camera_service.collect")
+    folder = tmp_path / "samples"
+    disk = Disk(monkeypatch, folder)
+    s = replace(settings, collect=CollectSettings(("interval",), 1.0, samples_dir=folder))
+    async with serve(s) as server:
+        await wait_until(lambda: _kept_at_least(http, server, 1), 15)
+        for records_only in (False, True):  # no room at all; room for an image, not its record
+            disk.full, disk.records_only = True, records_only
+            failed = (await _collect(http, server))["failed"]
+            frames = (await get_status(http, server))["camera"]["frames"]
+            await wait_until(lambda n=failed + 3: _failed_at_least(http, server, n), 15)
+            status = await get_status(http, server)
+            assert status["camera"]["state"] == "running"
+            assert status["camera"]["frames"] > frames  # the stream went on meanwhile
+            assert "No space left on device" in status["collect"]["warning"]
+            async with http.get(server.make_url("/healthz")) as response:
+                assert response.status == 200
+        async with http.get(server.make_url("/api/samples")) as response:
+            listed = {r["id"] for r in await response.json()}
+        images, records, others = _files(folder)
+        assert listed == records == images and not others  # nothing half-written, listed or not
+        async with http.post(server.make_url("/api/samples")) as response:
+            assert response.status == 507  # keeping one by hand says why it cannot
+        disk.full = False
+        kept = (await _collect(http, server))["kept"]
+        await wait_until(lambda: _kept_at_least(http, server, kept + 1), 15)
+    warnings = [r.message for r in caplog.records if r.levelno >= logging.WARNING]
+    about_samples = [w for w in warnings if "ample" in w]
+    assert len(about_samples) == 1 and "No space left on device" in about_samples[0], warnings
+    assert "Samples kept again" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def _kept_at_least(http, server, n: int) -> bool:
+    return (await _collect(http, server))["kept"] >= n
+
+
+async def _failed_at_least(http, server, n: int) -> bool:
+    return (await _collect(http, server))["failed"] >= n
