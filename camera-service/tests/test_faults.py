@@ -4,6 +4,7 @@ Each test makes the fault happen to a running service and watches what a
 user sees: the stream going on, one line in the log, nothing half-written.
 """
 
+import asyncio
 import errno
 import logging
 import os
@@ -11,8 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 from camera_helpers import get_status, serve, wait_until
+from camera_service.app import create_app
 from camera_service.collect.config import CollectSettings
+from support.timing import scaled
 
 
 class Disk:
@@ -91,3 +95,51 @@ async def _kept_at_least(http, server, n: int) -> bool:
 
 async def _failed_at_least(http, server, n: int) -> bool:
     return (await _collect(http, server))["failed"] >= n
+
+
+async def test_a_network_camera_that_goes_away_and_comes_back(settings, http):
+    """`CAMERA_SOURCE=http://…`: the upstream camera (another service's /mjpeg) stops, restarts."""
+    upstream = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await upstream.start_server()
+    port = upstream.port
+    try:
+        async with serve(
+            replace(settings, camera_source=f"http://127.0.0.1:{port}/mjpeg")
+        ) as server:
+            await wait_until(lambda: _camera_is(http, server, "running"), 20)
+            async with http.get(server.make_url("/mjpeg")) as viewer:
+                await _jpegs(viewer, 2)
+                await upstream.close()  # the network camera goes away
+                camera = await wait_until(lambda: _camera_is(http, server, "reconnecting"), 20)
+                assert camera["error"], camera  # the outage shows: status, page, health
+                async with http.get(server.make_url("/healthz")) as response:
+                    assert response.status == 503
+                upstream = TestServer(create_app(settings), host="127.0.0.1", port=port)
+                await upstream.start_server()  # and comes back, on the same address
+                await wait_until(lambda: _camera_is(http, server, "running"), 30)
+                await _jpegs(viewer, 10)  # the viewer that stayed sees the camera again
+            async with http.get(server.make_url("/healthz")) as response:
+                assert response.status == 200
+            camera = (await get_status(http, server))["camera"]
+    finally:
+        await upstream.close()
+    assert camera["reconnects"] >= 1 and camera["error"] is None
+
+
+async def _jpegs(response, count: int) -> None:
+    """Read COUNT more JPEG frames from an MJPEG response."""
+    seen = 0
+    async with asyncio.timeout(scaled(20)):
+        while seen < count:
+            chunk = await response.content.readany()
+            assert chunk, "the MJPEG stream ended"
+            seen += chunk.count(b"\xff\xd8\xff")
+
+
+async def _camera_is(http, server, state: str) -> dict | None:
+    camera = (await get_status(http, server))["camera"]
+    return camera if camera["state"] == state else None
+
+
+async def _frames_past(http, server, n: int) -> bool:
+    return (await get_status(http, server))["camera"]["frames"] > n

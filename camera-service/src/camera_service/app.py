@@ -217,6 +217,8 @@ def status(app: web.Application) -> dict:
             "rotation": settings.rotation,
             "state": camera_state(capture),
             "frames": capture.frames,
+            "reconnects": capture.reconnects,
+            "error": capture.last_error if capture.state != "running" else None,
             "auto": app[AUTO].status() if settings.camera_source == "auto" else None,
         },
         "inference": {
