@@ -8,6 +8,7 @@ import asyncio
 import errno
 import logging
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from aiohttp.test_utils import TestServer
 from camera_helpers import get_status, serve, wait_until
 from camera_service.app import create_app
 from camera_service.collect.config import CollectSettings
+from camera_service.counts import COUNTS
+from inference_service.server import create_app as create_inference_app
+from inference_service.settings import Settings as InferenceSettings
+from support.services import install_model
 from support.timing import scaled
 
 
@@ -143,3 +148,45 @@ async def _camera_is(http, server, state: str) -> dict | None:
 
 async def _frames_past(http, server, n: int) -> bool:
     return (await get_status(http, server))["camera"]["frames"] > n
+
+
+async def test_the_clock_stepped_back_an_hour_while_running(
+    settings, tmp_path, http, monkeypatch, caplog
+):
+    """NTP fixing a wrong clock: timestamps follow it; windows, samples and waits go on."""
+    store = tmp_path / "models"
+    install_model(store, "fomo_int8")
+    inference = TestServer(
+        create_inference_app(InferenceSettings(port=0, model_dir=store)), host="127.0.0.1", port=0
+    )
+    await inference.start_server()
+    s = replace(
+        settings,
+        inference_url=f"ws://127.0.0.1:{inference.port}/",
+        inference_interval=0.2,
+        count_interval=1.0,
+        collect=CollectSettings(("interval",), 1.0, samples_dir=tmp_path / "samples"),
+    )
+    real = time.time
+    try:
+        async with serve(s) as server:
+            first = await wait_until(lambda: server.app[COUNTS].last, 15)
+            await wait_until(lambda: _kept_at_least(http, server, 1), 15)
+            kept = (await _collect(http, server))["kept"]
+            monkeypatch.setattr(time, "time", lambda: real() - 3600)
+            # Counting windows go on, an hour back: the first one after the step is
+            # dropped as partial, the next one is reported.
+            window = await wait_until(
+                lambda: (w := server.app[COUNTS].last) and w["end"] < first["end"] - 3000 and w,
+                10,
+            )
+            assert window["frames"] > 0 and window["interval"] == 1
+            await wait_until(lambda: _kept_at_least(http, server, kept + 2), 10)  # samples too
+            async with http.get(server.make_url("/api/results")) as response:
+                result = await response.json()
+            now = time.time()
+            assert now - 5 < result["frame"]["captured_at"] <= result["received_at"] <= now
+            assert (await get_status(http, server))["inference"]["state"] == "online"
+    finally:
+        await inference.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
