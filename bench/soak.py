@@ -25,10 +25,8 @@ import contextlib
 import logging
 import math
 import os
-import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,22 +46,12 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 from camera import one_peer  # noqa: E402  (bench/camera.py's aiortc viewer)
 from support.metrics import sample, scrape  # noqa: E402
 from support.mosquitto import subscribe  # noqa: E402
-from support.services import install_model  # noqa: E402
+from support.services import free_port, install_model  # noqa: E402
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 SERVICES = {"camera": "camera_service", "inference": "inference_service",
             "outputs": "outputs_service", "mqtt": "mosquitto"}  # fmt: skip
 EXPLAINED = 20.0  # seconds after a fault in which an error line is the fault's
-
-
-def free_port() -> int:
-    """A free port below the kernel's ephemeral range (32768 up), which would lend it to an
-    outgoing connection (a service's to the broker) before the service listens on it."""
-    while True:
-        port = random.randrange(20000, 32000)
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
 
 
 @dataclass

@@ -113,6 +113,9 @@ class Camera:
         async def disconnect() -> None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await self.client.__aexit__(None, None, None)
+            lost = self.client._disconnected  # a broker stopped under it: its reason, read
+            if lost.done() and not lost.cancelled():
+                lost.exception()
 
         self._run(disconnect())
 
