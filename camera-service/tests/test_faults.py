@@ -5,14 +5,11 @@ user sees: the stream going on, one line in the log, nothing half-written.
 """
 
 import asyncio
-import errno
 import logging
-import os
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
 from aiohttp.test_utils import TestServer
 from camera_helpers import get_status, serve, wait_until
 from camera_service.app import create_app
@@ -20,30 +17,9 @@ from camera_service.collect.config import CollectSettings
 from camera_service.counts import COUNTS
 from inference_service.server import create_app as create_inference_app
 from inference_service.settings import Settings as InferenceSettings
+from support.disk import FullDisk
 from support.services import install_model
 from support.timing import scaled
-
-
-class Disk:
-    """Makes the disk under FOLDER full: fsync of a file there fails with ENOSPC.
-
-    `_write_atomic` writes, flushes and fsyncs each file before it renames it,
-    so the failure hits the real code where a full disk does. `records_only`
-    leaves room for an image but not for its record.
-    """
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-        self.folder, self.full, self.records_only = str(folder), False, False
-        real = os.fsync
-
-        def fsync(fd: int) -> None:
-            path = os.readlink(f"/proc/self/fd/{fd}")
-            fails = self.full and path.startswith(self.folder)
-            if fails and (".json." in path or not self.records_only):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
-            real(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
 
 
 async def _collect(http, server) -> dict:
@@ -63,12 +39,12 @@ async def test_a_full_disk_skips_samples_with_one_warning_and_the_stream_goes_on
 ):
     caplog.set_level(logging.INFO, logger="camera_service.collect")
     folder = tmp_path / "samples"
-    disk = Disk(monkeypatch, folder)
+    disk = FullDisk(monkeypatch, folder)
     s = replace(settings, collect=CollectSettings(("interval",), 1.0, samples_dir=folder))
     async with serve(s) as server:
         await wait_until(lambda: _kept_at_least(http, server, 1), 15)
-        for records_only in (False, True):  # no room at all; room for an image, not its record
-            disk.full, disk.records_only = True, records_only
+        for only in ("", ".json."):  # no room at all; room for an image, not for its record
+            disk.full, disk.only = True, only
             failed = (await _collect(http, server))["failed"]
             frames = (await get_status(http, server))["camera"]["frames"]
             await wait_until(lambda n=failed + 3: _failed_at_least(http, server, n), 15)
