@@ -12,8 +12,8 @@ listening to it, both on one MQTT_TOPIC_PREFIX (`edge-camera/local` unless
 set; speech only with SPEAK=on). Every other variable of the contract passes
 through. A long-running service that exits is restarted with backoff (1 s,
 doubling to 30 s; back to 1 s after a minute of running), as `restart:
-always` does on the device. Ctrl-C or SIGTERM stops all of them: each gets
-SIGTERM and STOP_GRACE seconds before SIGKILL.
+always` does on the device. Ctrl-C or SIGTERM stops all of them, the broker
+last: each gets SIGTERM and STOP_GRACE seconds before SIGKILL.
 """
 
 import argparse
@@ -124,6 +124,12 @@ async def wait_healthy(url: str, launcher: "Launcher") -> bool:
 
 
 async def stop(processes: dict[str, asyncio.subprocess.Process]) -> None:
+    """Stop the services, then the broker, so each says goodbye to a broker still there."""
+    await terminate({n: p for n, p in processes.items() if n != "mqtt"})
+    await terminate({n: p for n, p in processes.items() if n == "mqtt"})
+
+
+async def terminate(processes: dict[str, asyncio.subprocess.Process]) -> None:
     for process in processes.values():
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -151,6 +157,10 @@ class Launcher:
             *argv,
             env=env,
             cwd=ROOT,
+            # A group of its own: Ctrl-C reaches the launcher alone, which stops the
+            # services in order (the broker last), not all of them at once.
+            process_group=0,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

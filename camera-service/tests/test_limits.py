@@ -3,11 +3,13 @@
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 
 from aiohttp import ClientSession
 from camera_helpers import AUTH, wait_until, with_auth
 from camera_service import bodies
 from camera_service.app import create_app
+from camera_service.collect.config import CollectSettings
 from camera_service.serving import ConnectionGuard, start
 from support.timing import scaled
 
@@ -127,3 +129,54 @@ async def test_busy_connections_are_kept_and_the_newcomer_refused(settings):
             await response.content.readuntil(b"\xff\xd9")
             response.close()
         writer.close()
+
+
+ODD_PATHS = [
+    "/%00",
+    "/app.js%00",
+    "/a%00b/../index.html",
+    "/%00.css",
+    "/snapshot.jpg%00",
+    "/api/samples/%00.jpg",
+    "/api/samples/..%2f..%2fetc%2fpasswd.jpg",
+    "/%ff%fe",
+    "/%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd",
+    "/..%2f..%2fetc%2fpasswd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "//etc/passwd",
+    "/app.js/",
+    "/app.js/child",
+    "/a%0ab",
+    "/" + "a" * 300,
+    "/" + "a/" * 2100,
+    "/api/samples?label=%00&limit=%ff",
+    "/api/samples?unlabelled=%00",
+    "/api/samples?limit=99999999999999999999999",
+    "/api/events?%00",
+    "/mjpeg/%00",
+]
+
+
+async def _get(url: str, path: str) -> int:
+    """The status of GET PATH, sent as is (no client normalising it)."""
+    host, port = url.split("//")[1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: camera\r\nConnection: close\r\n\r\n".encode())
+        async with asyncio.timeout(scaled(5)):
+            status_line = await reader.readline()
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+async def test_odd_paths_are_400_or_404_and_never_a_traceback(settings, tmp_path, caplog):
+    collecting = replace(settings, collect=CollectSettings(samples_dir=tmp_path / "samples"))
+    async with listening(collecting) as (url, _):
+        statuses = {path: await _get(url, path) for path in ODD_PATHS}
+        assert await _get(url, "/app.js") == 200  # the files are there
+    wrong = {path: status for path, status in statuses.items() if status not in (200, 400, 404)}
+    assert not wrong, {p[:40]: s for p, s in wrong.items()}
+    static = {p: s for p, s in statuses.items() if "?" not in p}
+    assert set(static.values()) <= {400, 404}, [p[:40] for p, s in static.items() if s == 200]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

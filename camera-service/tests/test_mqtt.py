@@ -1,6 +1,7 @@
 """Telemetry against a real Mosquitto on loopback: topics, retained flags, will, queue, TLS."""
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -399,3 +400,86 @@ def test_sigterm_with_a_silent_broker_still_exits_within_3_s(prefix, tmp_path):
             took = time.monotonic() - started
             assert took < 3.0, (took, camera.log())
     assert camera.proc.returncode == 0, camera.log()
+
+
+async def test_a_stop_whose_broker_goes_away_meanwhile_logs_no_error(
+    settings, new_mosquitto, prefix, http, caplog
+):
+    """Ctrl-C reaches the broker too: it may vanish while the camera says its goodbye."""
+    broker = new_mosquitto()
+    s = camera_settings(settings, broker.url, prefix, MQTT_DISCOVERY_PREFIX="off")
+    async with serve(s) as server:
+        await wait_until(lambda: _state_is(http, server, "online"), 10)
+        publisher = server.app[TELEMETRY].publisher
+        broker.proc.send_signal(signal.SIGSTOP)  # the goodbye waits for its acknowledgement
+        stopping = asyncio.create_task(server.close())
+        await wait_until(lambda: publisher.state == "offline", 10)  # set as the goodbye goes
+        broker.proc.kill()  # the connection drops under it
+        broker.proc.wait()
+        await stopping
+    # A future holding an exception nobody read says so when it goes, with its client
+    # (aiomqtt's housekeeping task holds the client up to a second longer).
+    await wait_until(lambda: not _clients_of(broker.port), 10)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], caplog.text
+    assert "never retrieved" not in caplog.text
+
+
+def _clients_of(port: int) -> list[aiomqtt.Client]:
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, aiomqtt.Client) and o._port == port]
+
+
+async def test_a_snapshot_flood_makes_one_snapshot_a_second_and_drops_nothing(
+    settings, inference_url, mosquitto, prefix, http, caplog
+):
+    """Anyone on the broker can send `P/cmd/snapshot`: 1,000 of them cost one JPEG a second."""
+    p = prefix
+    s = camera_settings(
+        replace(settings, inference_url=inference_url, inference_interval=0.2),
+        mosquitto.url,
+        p,
+        MQTT_DISCOVERY_PREFIX="off",
+        SNAPSHOT_INTERVAL="0",
+        MQTT_QUEUE="50",
+    )
+    async with (
+        subscribe(mosquitto.url, [f"{p}/snapshot", f"{p}/result"]) as live,
+        serve(s) as server,
+        aiomqtt.Client("127.0.0.1", mosquitto.port) as client,
+    ):
+        telemetry = server.app[TELEMETRY]
+        await live.first(f"{p}/result", 20)
+        started = time.monotonic()
+        for _ in range(1000):
+            await client.publish(f"{p}/cmd/snapshot", b"now", qos=1)
+        await wait_until(lambda: telemetry.snapshot_requests == 1000, 20)
+        await live.first(f"{p}/snapshot")
+        results_before = len(live.on(f"{p}/result"))
+        await live.wait_for(lambda ms: len(live.on(f"{p}/result")) >= results_before + 5, 20)
+        took = time.monotonic() - started
+        snapshots = len(live.on(f"{p}/snapshot"))
+        block = await mqtt_block(http, server)
+    assert 1 <= snapshots <= took + 1, (snapshots, took)
+    assert block["dropped"] == 0, block
+    assert "queue full" not in caplog.text
+
+
+async def test_a_full_queue_with_the_broker_connected_is_its_own_warning(
+    settings, new_mosquitto, prefix, http, caplog
+):
+    broker = new_mosquitto()
+    s = camera_settings(settings, broker.url, prefix, MQTT_DISCOVERY_PREFIX="off", MQTT_QUEUE="5")
+    async with serve(s) as server:
+        await wait_until(lambda: _state_is(http, server, "online"), 10)
+        broker.proc.send_signal(signal.SIGSTOP)  # connected, and acknowledging nothing
+        try:
+            for _ in range(40):  # 20 go in flight, 5 wait, the oldest of the rest are dropped
+                publish_counts(server.app, COUNTS)
+                await asyncio.sleep(0.01)
+            block = await mqtt_block(http, server)
+        finally:
+            broker.proc.send_signal(signal.SIGCONT)
+    assert block["state"] == "online" and block["dropped"] >= 10, block
+    assert caplog.text.count("MQTT queue full (5 messages) while connected") == 1, caplog.text
+    assert "until the broker is back" not in caplog.text

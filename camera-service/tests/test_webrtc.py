@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from camera_helpers import serve, wait_until
+from camera_service import memory
 from camera_service.app import MAX_BODY, WEBRTC
 from camera_service.webrtc import resolve_mdns_candidates
 from support.timing import scaled
@@ -138,3 +139,9 @@ async def test_ice_config_from_stun(settings, http):
     stun = replace(settings, stun_server="stun:stun.example.org:3478")
     async with serve(stun) as server, http.get(server.make_url("/ice-config")) as response:
         assert await response.json() == {"iceServers": [{"urls": "stun:stun.example.org:3478"}]}
+
+
+def test_a_closed_sessions_memory_can_go_back_to_the_system():
+    """Debian's glibc has malloc_trim, which `memory.trim` calls after each closed peer."""
+    assert memory.MALLOC_TRIM is not None
+    memory.trim()

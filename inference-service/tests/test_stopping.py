@@ -6,6 +6,8 @@ import os
 import socket
 
 import aiohttp
+import cv2
+import numpy as np
 from support.services import Service, colors_inference
 from support.stopping import STOP_LIMIT, stop_seconds
 from support.timing import scaled
@@ -51,3 +53,46 @@ def test_sigterm_with_a_client_that_never_answers_the_close(tmp_path):
     assert seconds < STOP_LIMIT, service.log()
     assert service.proc.returncode == 0, service.log()
     print(f"inference-service stopped {seconds} s after SIGTERM with a silent client")
+
+
+def test_sigterm_with_many_busy_clients_logs_no_traceback(tmp_path):
+    """Clients with requests in progress and queued when it stops: going away is not an error."""
+    service = colors_inference(tmp_path)
+    try:
+        seconds, answered = asyncio.run(_busy_clients(service, 32))
+    finally:
+        service.stop()
+    log = service.log_path.read_text()
+    assert seconds < STOP_LIMIT, log
+    assert service.proc.returncode == 0, log
+    assert all(answered), answered  # each client was busy before the stop
+    for bad in ("Traceback", "ERROR", "Error handling request", "closing transport"):
+        assert bad not in log, log
+    print(f"inference-service stopped {seconds} s after SIGTERM with 32 busy clients")
+
+
+async def _busy_clients(service: Service, count: int) -> tuple[float, list[int]]:
+    url = service.url.replace("http", "ws") + "/"
+    noise = np.random.default_rng(1).integers(0, 255, (480, 640, 3), np.uint8)
+    png = cv2.imencode(".png", noise)[1]
+    answered = [0] * count
+
+    async def client(session: aiohttp.ClientSession, i: int) -> None:
+        async with session.ws_connect(url) as ws:
+            for _ in range(4):  # always a few requests waiting behind the one in progress
+                await ws.send_bytes(png.tobytes())
+            async for message in ws:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    break
+                answered[i] += 1
+                await ws.send_bytes(png.tobytes())
+
+    async with aiohttp.ClientSession() as session:
+        clients = [asyncio.create_task(client(session, i)) for i in range(count)]
+        deadline = asyncio.get_running_loop().time() + scaled(60)
+        while not all(answered):
+            assert asyncio.get_running_loop().time() < deadline, answered
+            await asyncio.sleep(0.05)
+        (seconds,) = await asyncio.to_thread(stop_seconds, service.proc)
+        await asyncio.gather(*clients, return_exceptions=True)
+    return seconds, answered

@@ -1,6 +1,7 @@
 """A failed fetch leaves the current model in service and says why in the log."""
 
 import pytest
+from support.disk import FullDisk
 from support.timing import scaled
 
 LABELS = ["blue", "green", "red"]
@@ -136,3 +137,17 @@ def test_the_api_being_down(fake, store, installed, logs, assert_current_serves)
     assert installed.update() is False
     assert "failed" in _failed_line(logs)
     assert_current_serves(store, LABELS, version="1")
+
+
+def test_a_full_disk(fake, store, installed, logs, assert_current_serves, monkeypatch):
+    """The store's disk is full while a new version comes: the old one serves, nothing is left."""
+    disk = FullDisk(monkeypatch, store.root)
+    disk.full = True
+    logs.clear()
+    assert installed.update() is False
+    assert "No space left on device" in _failed_line(logs)
+    assert_current_serves(store, LABELS, version="1")  # and no staging folder left
+    assert store.versions() == [1]
+    disk.full = False  # room again: the next poll installs it
+    assert installed.update() is True
+    assert_current_serves(store, [*LABELS, "yellow"], version="2")

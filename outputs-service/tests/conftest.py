@@ -57,7 +57,16 @@ def start_outputs(tmp_path: Path, broker: Mosquitto) -> Iterator[Callable[..., O
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
+    yield from _serve(Receiver())
+
+
+@pytest.fixture
+def other_receiver() -> Iterator[Receiver]:
+    """A second endpoint, on a port (an origin) of its own."""
+    yield from _serve(Receiver())
+
+
+def _serve(server: Receiver) -> Iterator[Receiver]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import aiomqtt
+from support.metrics import sample, scrape
 from support.mosquitto import Mosquitto
 from support.services import Service
 from support.timing import scaled
@@ -112,6 +113,9 @@ class Camera:
         async def disconnect() -> None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await self.client.__aexit__(None, None, None)
+            lost = self.client._disconnected  # a broker stopped under it: its reason, read
+            if lost.done() and not lost.cancelled():
+                lost.exception()
 
         self._run(disconnect())
 
@@ -137,6 +141,10 @@ class Outputs(Service):
     def health(self) -> dict:
         return health(self.url)
 
+    def metric(self, name: str) -> float:
+        """One sample of `GET /metrics`, read as Prometheus reads it."""
+        return sample(scrape(self.port), name)
+
     def stop_timed(self) -> float:
         """SIGTERM; the seconds until the process is gone."""
         started = time.monotonic()
@@ -146,7 +154,11 @@ class Outputs(Service):
 
 
 class Receiver(ThreadingHTTPServer):
-    """A webhook endpoint on loopback: answers `status` (or hangs while `hold` is set)."""
+    """A webhook endpoint on loopback: answers `status` (or hangs while `hold` is set).
+
+    `redirects` maps a path to (status, Location) to answer there instead;
+    `requests` is every (method, path) it got.
+    """
 
     daemon_threads = True
 
@@ -156,6 +168,8 @@ class Receiver(ThreadingHTTPServer):
         self.hold = threading.Event()
         self.accepted: list[dict] = []
         self.attempts: list[dict] = []
+        self.redirects: dict[str, tuple[int, str]] = {}
+        self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
 
     @property
@@ -168,6 +182,14 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.requests.append(("POST", self.path))
+        if self.path in self.server.redirects:
+            status, location = self.server.redirects[self.path]
+            self.send_response(status)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         while self.server.hold.is_set():
             time.sleep(0.01)
         event = json.loads(body)
@@ -177,6 +199,12 @@ class _ReceiverHandler(BaseHTTPRequestHandler):
             if 200 <= status < 300:
                 self.server.accepted.append(event)
         self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        self.server.requests.append(("GET", self.path))
+        self.send_response(405)
         self.send_header("Content-Length", "0")
         self.end_headers()
 

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from outputs_helpers import Camera, Receiver, wait_for
+from support.metrics import families, readme_metrics, scrape
 
 
 def webhook(service) -> dict:
@@ -115,3 +116,86 @@ def test_the_webhook_url_path_stays_secret(start_outputs, camera: Camera, receiv
     assert webhook(service)["url"] == f"http://127.0.0.1:{port}/…"
     service.stop()
     assert "s3cret-token" not in service.log() and "key=abc" not in service.log()
+
+
+def _events(service) -> int:
+    return service.health()["messages"]["received"]["event"]
+
+
+def _lines(service, text: str) -> list[str]:
+    return [line for line in service.log_path.read_text().splitlines() if text in line]
+
+
+def test_307_and_308_redirects_keep_the_post_and_its_body(start_outputs, camera, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    port = receiver.server_address[1]
+    receiver.redirects["/hook"] = (307, "/moved")
+    first = camera.event("sneakers", start=1.0)
+    wait_for(lambda: webhook(service)["delivered"] == 1, 10, "the first event")
+    receiver.redirects["/hook"] = (308, f"http://127.0.0.1:{port}/moved-for-good")
+    second = camera.event("running", start=2.0)
+    wait_for(lambda: webhook(service)["delivered"] == 2, 10, "the second event")
+    assert receiver.accepted == [first, second]
+    assert receiver.requests == [
+        ("POST", "/hook"),
+        ("POST", "/moved"),
+        ("POST", "/hook"),
+        ("POST", "/moved-for-good"),
+    ]
+    assert not _lines(service, "WARNING")
+
+
+def test_other_redirects_are_refused_in_one_line_and_counted(start_outputs, camera, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    receiver.redirects["/hook"] = (302, "/elsewhere")
+    for i in range(3):
+        camera.event("sneakers", start=float(i))
+    wait_for(lambda: webhook(service)["rejected"] == 3, 10, "three refusals")
+    assert receiver.requests == [("POST", "/hook")] * 3  # never turned into a GET
+    lines = _lines(service, "HTTP 302 redirect")
+    assert len(lines) == 1 and "only 307 and 308" in lines[0], lines
+    assert service.metric("outputs_webhook_rejected_total") == 3
+    assert webhook(service)["delivered"] == 0
+
+
+def test_a_redirect_to_another_host_is_followed_and_said_once(
+    start_outputs, camera, receiver, other_receiver
+):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    other = f"http://localhost:{other_receiver.server_address[1]}"
+    receiver.redirects["/hook"] = (307, f"{other}/s3cret-path")
+    sent = [camera.event("sneakers", start=float(i)) for i in range(3)]
+    wait_for(lambda: webhook(service)["delivered"] == 3, 15, "three deliveries")
+    assert other_receiver.accepted == sent and receiver.accepted == []
+    lines = _lines(service, "another host")
+    assert len(lines) == 1 and other in lines[0], lines
+    assert "s3cret-path" not in service.log_path.read_text()
+
+
+def test_an_outage_is_one_warning_and_the_dropped_are_counted(start_outputs, camera, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url, WEBHOOK_QUEUE="2")
+    for outage in (1, 2):
+        receiver.hold.set()  # the endpoint takes the request and does not answer
+        received = _events(service)
+        camera.event("first", start=0.0)
+        wait_for(lambda: webhook(service)["state"] == "sending", 10, "an event in flight")
+        for i in range(20):
+            camera.event(f"item-{i}", start=float(i))
+        wait_for(lambda n=received + 21: _events(service) == n, 10, "the events")
+        dropped = 18 * outage  # one in flight, two waiting, the rest dropped
+        assert webhook(service)["dropped"] == dropped
+        assert service.metric("outputs_webhook_dropped_total") == dropped
+        assert len(_lines(service, "queue full")) == outage  # one line per outage
+        receiver.hold.clear()
+        wait_for(lambda: webhook(service)["queued"] == 0, 15, "the kept events delivered")
+        assert len(_lines(service, f"delivering again (so far {dropped} dropped")) == 1
+    # Per outage: the queue full, and the attempt failing if it outlasted its 10 s.
+    warnings = _lines(service, "WARNING")
+    assert len(warnings) <= 4, warnings
+    assert all("Webhook queue full" in w or "Webhook failed" in w for w in warnings), warnings
+
+
+def test_metrics_are_the_readmes(start_outputs, receiver):
+    service = start_outputs(WEBHOOK_URL=receiver.url)
+    assert families(scrape(service.port)) == readme_metrics("outputs_")
+    assert service.metric("outputs_mqtt_up") == 1

@@ -30,7 +30,7 @@ DEMO_LABELS = {"astronaut", "cat", "coffee", "rocket"}  # the photos; the model 
 class Launcher:
     """tools/run_local.py as a user runs it, its output collected line by line."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, terminal: bool = False) -> None:
         self.port, self.inference_port, self.outputs_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EI_", "CAMERA_", "MQTT_"))}
         self.process = subprocess.Popen(
@@ -47,6 +47,7 @@ class Launcher:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=terminal,  # a process group, as a terminal's foreground job
         )
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -212,3 +213,27 @@ def test_a_crashed_service_is_restarted_and_a_signal_stops_everything_within_3_s
     assert code == 0, "".join(launcher.lines)
     assert not [line for line in launcher.lines if "killed" in line]
     print(f"make run: every child gone {seconds:.2f} s after {sig.name}")
+
+
+def test_ctrl_c_at_a_terminal_stops_the_broker_last_and_logs_no_error(tmp_path):
+    """A terminal's Ctrl-C signals the whole foreground group, not only the launcher."""
+    launcher = Launcher(tmp_path, terminal=True)
+    try:
+        launcher.wait_for_line("Open http://127.0.0.1:", timeout=60)
+        status = lambda: get_json(f"http://127.0.0.1:{launcher.port}/api/status")  # noqa: E731
+        wait_until(lambda: status()["mqtt"]["state"] == "online", 20)
+        wait_until(lambda: _outputs_health(launcher.outputs_port), 20)
+        os.killpg(launcher.process.pid, signal.SIGINT)
+        code = launcher.process.wait(scaled(30))
+    finally:
+        if launcher.process.poll() is None:
+            os.killpg(launcher.process.pid, signal.SIGKILL)
+    log = "".join(launcher.lines)
+    assert code == 0, log
+    bad = ("ERROR", "Traceback", "never retrieved", "Unexpected disconnection", "killed")
+    assert not [line for line in launcher.lines if any(b in line for b in bad)], log
+    # Both clients said goodbye to the broker before it went.
+    mqtt = [line for line in launcher.lines if line.lstrip().startswith("mqtt |")]
+    end = next(i for i, line in enumerate(mqtt) if "terminating" in line)
+    assert any("camera-service/edge-camera/local disconnected" in line for line in mqtt[:end]), log
+    assert any("Client outputs-service" in line and "disconnected" in line for line in mqtt[:end])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,9 +40,21 @@ FRAME_W, FRAME_H = 320, 240
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768 and up).
+
+    A port the kernel hands out for port 0 comes from the range it also lends
+    to outgoing connections: between this call and the service's bind, one of
+    them (another service's to the broker, say) could take it, and the service
+    would fail with `address already in use`.
+    """
+    while True:
+        port = random.randrange(20000, 32768)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
 
 
 def http_status(url: str, auth: tuple[str, str] | None = None) -> int:

@@ -28,7 +28,11 @@ def main() -> None:
     # thread that asked for it. Spreading them over the cores costs more CPU
     # than it saves time here (measured in bench/privacy.py).
     cv2.setNumThreads(1)
-    asyncio.run(serving.serve(create_app(settings), settings.port))
+    try:
+        asyncio.run(serving.serve(create_app(settings), settings.port))
+    except serving.ListenError as error:
+        sys.stderr.write(f"camera-service: {error}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

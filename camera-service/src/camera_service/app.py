@@ -234,6 +234,8 @@ def status(app: web.Application) -> dict:
             "rotation": settings.rotation,
             "state": camera_state(capture),
             "frames": capture.frames,
+            "reconnects": capture.reconnects,
+            "error": capture.last_error if capture.state != "running" else None,
             "auto": app[AUTO].status() if settings.camera_source == "auto" else None,
         },
         "inference": {
@@ -276,8 +278,13 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 async def static(request: web.Request) -> web.StreamResponse:
     root = request.app[SETTINGS].web_dir.resolve()
-    target = (root / request.match_info["path"]).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    path = request.match_info["path"]
+    try:
+        target = (root / path).resolve()
+        found = target.is_relative_to(root) and target.is_file() and not path.endswith("/")
+    except (ValueError, OSError):  # a NUL byte, a name too long: no such file either
+        found = False
+    if not found:
         return _error(404, "not found")
     return web.FileResponse(target, headers={"Cache-Control": "no-cache"})
 

@@ -202,11 +202,18 @@ class Capture:
                 backoff = min(backoff * 2, BACKOFF_MAX)
 
     def _failed(self, error: Exception, backoff: float) -> None:
+        reason = str(error) or type(error).__name__
+        # One warning per outage and reason; the retries of a long outage at DEBUG.
+        new = self.state == "running" or reason != self.last_error
         self.state = "reconnecting"
         self.reconnects += 1
-        self.last_error = str(error) or type(error).__name__
-        log.warning(
-            "Camera %s failed (%s); retrying in %.1f s", self.source_name, self.last_error, backoff
+        self.last_error = reason
+        log.log(
+            logging.WARNING if new else logging.DEBUG,
+            "Camera %s failed (%s); retrying in %.1f s",
+            self.source_name,
+            reason,
+            backoff,
         )
 
     def _pump(self, source: FrameSource) -> None:

@@ -4,7 +4,8 @@ Two kinds of analysed frames feed the open window: the privacy detector's
 (faces, when privacy mode is on) and the inference results of a FOMO model
 (its boxes, already at or above the model's threshold, per label). Each
 kind's averages are over its own frames. Windows are aligned to multiples of
-the interval in Unix time; the first, partial one is never reported. When a
+the interval in Unix time; the first, partial one is never reported, nor is
+one the clock jumped over (forward: stretched) or back into (a new first one). When a
 window closes, every callable in `Counts.listeners` gets its JSON (on the
 event loop): the page's events, MQTT's `P/counts`.
 """
@@ -72,6 +73,10 @@ class Counts:
     def close(self, now: float) -> dict | None:
         """Close the window if its end has passed; return it when it was a full one."""
         with self._lock:
+            if now < self._end - self.interval:  # the clock went back: a new first window
+                self._tallies = {DETECTOR: _Tally(), MODEL: _Tally()}
+                self._end, self._full = self._boundary_after(now), False
+                return None
             if now < self._end:
                 return None
             tallies, self._tallies = self._tallies, {DETECTOR: _Tally(), MODEL: _Tally()}
@@ -85,7 +90,8 @@ class Counts:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(max(0.0, self._end - time.time()) + 0.001)
+            # At most one interval: a clock stepped back is seen within one.
+            await asyncio.sleep(min(self.interval, max(0.0, self._end - time.time())) + 0.001)
             window = self.close(time.time())
             if window is None:
                 continue

@@ -159,6 +159,10 @@ class GuardedSite(web.BaseSite):
         )
 
 
+class ListenError(RuntimeError):
+    """The service could not start listening (said in one line by `__main__`)."""
+
+
 async def start(
     app: web.Application,
     host: str | None,
@@ -171,7 +175,11 @@ async def start(
     runner = web.AppRunner(app, keepalive_timeout=header_timeout, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = GuardedSite(runner, host, port, guard or ConnectionGuard())
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:  # e.g. the port is taken: stop what setup started (capture, tasks)
+        await runner.cleanup()
+        raise
     return runner, site
 
 
@@ -181,7 +189,10 @@ async def serve(app: web.Application, port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    runner, _ = await start(app, None, port)
+    try:
+        runner, _ = await start(app, None, port)
+    except OSError as error:  # the port is taken, or not ours to use
+        raise ListenError(f"cannot listen on PORT={port}: {error}") from error
     try:
         await stop.wait()
         log.info("Stopping")

@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import SessionDescription
 from av import VideoFrame
 
+from . import memory
 from .capture import Capture, Frame
 from .h264 import SharedH264
 from .settings import Settings
@@ -274,3 +275,4 @@ class WebRtc:
         if not any(codec != "H264" for codec in self.codecs.values()) and self._track is not None:
             self._track.stop()  # the relay stops reading the capture
             self._track = None
+        await asyncio.to_thread(memory.trim)  # what the session freed goes back to the system

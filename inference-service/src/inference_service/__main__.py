@@ -2,6 +2,7 @@
 
 import ctypes
 import ctypes.util
+import errno
 import logging
 import sys
 
@@ -13,6 +14,7 @@ from .settings import Settings, SettingsError
 log = logging.getLogger(__name__)
 
 
+CANNOT_LISTEN = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 M_TOP_PAD = -2  # glibc mallopt parameter
 TOP_PAD_BYTES = 16 * 1024 * 1024
 
@@ -44,9 +46,15 @@ def main() -> None:
         sys.exit(2)
     keep_heap_padding()
     log.info("Serving on port %s, models from %s", settings.port, settings.model_dir)
-    web.run_app(
-        create_app(settings), port=settings.port, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT
-    )
+    try:
+        web.run_app(
+            create_app(settings), port=settings.port, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT
+        )
+    except OSError as error:
+        if error.errno not in CANNOT_LISTEN:
+            raise
+        sys.stderr.write(f"inference-service: cannot listen on PORT={settings.port}: {error}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -212,7 +212,11 @@ async def _answer(ws: web.WebSocketResponse, service: Service, meter: metrics.Me
             log.exception("Request %s failed", request_id)
             reply = error_message(RequestError("bad_image", str(error)), request_id)
         meter.answered("websocket", reply, time.perf_counter() - started)
-        await ws.send_str(json.dumps(reply))
+        try:
+            await ws.send_str(json.dumps(reply))
+        except ConnectionError:  # closed meanwhile, by the client or by our stop
+            log.debug("WebSocket closed before request %s was answered", request_id)
+            return
 
 
 async def healthz(request: web.Request) -> web.Response:

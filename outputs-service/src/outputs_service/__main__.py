@@ -1,5 +1,6 @@
 """`outputs-service` / `python -m outputs_service`: act on the camera's results on the device."""
 
+import errno
 import logging
 import sys
 
@@ -9,6 +10,8 @@ from .app import create_app
 from .settings import Settings, SettingsError, check_runtime
 
 log = logging.getLogger(__name__)
+
+CANNOT_LISTEN = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def main() -> None:
@@ -23,7 +26,13 @@ def main() -> None:
             sys.stderr.write(f"outputs-service: {line}\n")
         sys.exit(2)
     log.info("Starting with %r", settings)
-    web.run_app(create_app(settings), port=settings.port, print=None, shutdown_timeout=1)
+    try:
+        web.run_app(create_app(settings), port=settings.port, print=None, shutdown_timeout=1)
+    except OSError as error:
+        if error.errno not in CANNOT_LISTEN:
+            raise
+        sys.stderr.write(f"outputs-service: cannot listen on PORT={settings.port}: {error}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

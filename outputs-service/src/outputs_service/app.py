@@ -1,4 +1,4 @@
-"""The service: the MQTT subscription, the outputs it feeds, and `GET /healthz`."""
+"""The service: the MQTT subscription, the outputs it feeds, `GET /healthz` and `/metrics`."""
 
 import asyncio
 import contextlib
@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from . import metrics
 from .mqtt import Subscriber
 from .router import Outputs, Router
 from .sensehat import Display, Framebuffer, find_framebuffer
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TASKS] = []
     app.cleanup_ctx.append(partial(_outputs_ctx, settings=settings))
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_route)
     return app
 
 
@@ -116,3 +118,7 @@ async def healthz(request: web.Request) -> web.Response:
         "webhook": outputs.webhook.status() if outputs.webhook else {"enabled": False},
     }
     return web.json_response(body, status=200 if subscriber.state == "connected" else 503)
+
+
+async def metrics_route(request: web.Request) -> web.Response:
+    return metrics.response(request.app[SUBSCRIBER], request.app[ROUTER].outputs.webhook)

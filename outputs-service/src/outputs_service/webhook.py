@@ -4,8 +4,12 @@ Events wait in a bounded queue (`WEBHOOK_QUEUE`); when it is full the oldest
 waiting event is dropped and counted. An answer of 2xx delivers the event;
 5xx, 408, 429, a timeout or a refused connection are retried (0.5 s doubling
 to 30 s) until it is delivered; any other 4xx means the endpoint will never
-take it, so it is logged and dropped. Sending runs in its own task: a dead
-endpoint holds up nothing but the webhook.
+take it, so it is dropped and counted. Only 307 and 308 redirects are
+followed (they keep the POST and its body), to another host only with a log
+line; any other redirect is refused like a 4xx. Each kind of trouble is
+logged once until an event is delivered again, which is logged too; the
+counts are in `/metrics`. Sending runs in its own task: a dead endpoint holds
+up nothing but the webhook.
 """
 
 import asyncio
@@ -14,6 +18,7 @@ import logging
 import time
 
 import aiohttp
+from yarl import URL
 
 from .settings import url_origin
 
@@ -22,6 +27,8 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN, BACKOFF_MAX = 0.5, 30.0
 ATTEMPT_TIMEOUT = 10.0
 RETRY_STATUSES = {408, 429}
+KEEP_POST = {307, 308}  # the redirects that keep the method and the body
+MAX_REDIRECTS = 5
 
 
 class RetryableStatus(Exception):
@@ -47,6 +54,8 @@ class Webhook:
         self.retries = 0
         self.error: str | None = None
         self.last_delivered: float | None = None
+        self._told: set[str] = set()  # trouble logged since the last delivery
+        self._hosts_told: set[str] = set()  # other hosts a redirect led to
 
     def status(self) -> dict:
         return {
@@ -68,7 +77,10 @@ class Webhook:
         if len(self._queue) >= self.limit:
             self._queue.popleft()
             self.dropped += 1
-            log.warning("Webhook queue full (%s): dropped the oldest event", self.limit)
+            self._trouble(
+                f"Webhook queue full ({self.limit}): dropping the oldest events until one is"
+                " delivered (counted in /metrics)"
+            )
         self._queue.append(body)
         self._ready.set()
 
@@ -94,34 +106,81 @@ class Webhook:
             except Rejected as error:
                 self.rejected += 1
                 self.error = self._hide_url(str(error))
-                log.warning("Webhook refused an event for good: %s", error)
+                self._trouble(f"Webhook refused an event for good: {self.error}")
                 return
             except (aiohttp.ClientError, TimeoutError, RetryableStatus) as error:
                 self.retries += 1
                 self.error = self._hide_url(str(error)) or type(error).__name__
                 self.state = "retrying"
-                level = logging.WARNING if delay == BACKOFF_MIN else logging.DEBUG
-                log.log(level, "Webhook failed (%s); retrying with backoff", self.error)
+                self._trouble(f"Webhook failed ({self.error}); retrying with backoff")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
             self.delivered += 1
             self.error = None
             self.last_delivered = time.time()
+            if self._told:
+                log.info(
+                    "Webhook delivering again (so far %d dropped, %d refused)",
+                    self.dropped,
+                    self.rejected,
+                )
+                self._told.clear()
             return
+
+    def _trouble(self, line: str) -> None:
+        """Log LINE once until the next delivery: one line per outage, not per event."""
+        if line not in self._told:
+            self._told.add(line)
+            log.warning("%s", line)
 
     def _hide_url(self, text: str) -> str:
         return text.replace(self.url, url_origin(self.url))
 
     async def _post(self, body: bytes) -> None:
+        url = URL(self.url)
+        for _ in range(MAX_REDIRECTS + 1):
+            status, location = await self._post_once(url, body)
+            if status not in KEEP_POST:
+                break
+            url = self._follow(url, location, status)
+        else:
+            raise Rejected(f"more than {MAX_REDIRECTS} redirects")
+        if 200 <= status < 300:
+            return
+        if status >= 500 or status in RETRY_STATUSES:
+            raise RetryableStatus(f"HTTP {status}")
+        if 300 <= status < 400:
+            raise Rejected(
+                f"HTTP {status} redirect: only 307 and 308 keep the POST and its body;"
+                " set WEBHOOK_URL to where it leads"
+            )
+        raise Rejected(f"HTTP {status}")
+
+    async def _post_once(self, url: URL, body: bytes) -> tuple[int, str | None]:
         timeout = aiohttp.ClientTimeout(total=ATTEMPT_TIMEOUT)
         headers = {"Content-Type": "application/json"}
         async with self._session.post(
-            self.url, data=body, headers=headers, timeout=timeout
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
         ) as response:
             await response.read()
-            if 200 <= response.status < 300:
-                return
-            if response.status >= 500 or response.status in RETRY_STATUSES:
-                raise RetryableStatus(f"HTTP {response.status}")
-            raise Rejected(f"HTTP {response.status}")
+            return response.status, response.headers.get("Location")
+
+    def _follow(self, url: URL, location: str | None, status: int) -> URL:
+        """Where a 307 or 308 leads; another host than WEBHOOK_URL's is said once."""
+        try:
+            target = url.join(URL(location or ""))
+        except ValueError:
+            target = None
+        if not location or target is None or target.scheme not in ("http", "https"):
+            raise Rejected(f"HTTP {status} redirect without a usable Location")
+        origin = str(target.origin())
+        if origin != str(URL(self.url).origin()) and origin not in self._hosts_told:
+            self._hosts_told.add(origin)
+            log.warning(
+                "Webhook redirected (HTTP %d) to another host, %s: following it there;"
+                " set WEBHOOK_URL to it to skip the hop",
+                status,
+                origin,
+            )
+        return target

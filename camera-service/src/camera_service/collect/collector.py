@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from ..capture import Capture, Frame
 from .config import CollectSettings
-from .samples import SampleStore
+from .samples import SampleError, SampleStore
 from .strategies import Keep, Observation, Sampler
 from .uploader import Uploader
 
@@ -65,6 +65,8 @@ class Collector:
         self.kept = 0
         self._manual_seq = 0
         self.unmatched = 0
+        self.failed = 0  # samples the disk did not take
+        self.write_error: str | None = None  # while it does not
 
     # -- wiring ----------------------------------------------------------------
 
@@ -107,11 +109,14 @@ class Collector:
             **summary,
             "kept": self.kept,
             "unmatched": self.unmatched,
+            "failed": self.failed,
             "warning": self._warning(summary),
             "upload": self.uploader.status(),
         }
 
     def _warning(self, summary: dict) -> str | None:
+        if self.write_error is not None:
+            return f"samples are not kept: {self.write_error}"
         if summary["dropped_labelled"]:
             return (
                 f"SAMPLES_MAX_MB reached: {summary['dropped_labelled']} labelled samples were "
@@ -224,9 +229,23 @@ class Collector:
                 records.append(
                     self.store.add(chosen.image, chosen.captured_at, keep.reason, chosen.result)
                 )
-            except OSError as error:
-                log.warning("Could not keep a sample in %s: %s", self.store.folder, error)
+            except SampleError as error:
+                self._not_kept(str(error))
+            else:
+                self._kept_again()
         return records
+
+    def _not_kept(self, reason: str) -> None:
+        """One warning per spell of a failing disk (full, read-only), not one per sample."""
+        self.failed += 1
+        if self.write_error is None:
+            log.warning("Samples not kept until the disk takes them again: %s", reason)
+        self.write_error = reason
+
+    def _kept_again(self) -> None:
+        if self.write_error is not None:
+            log.info("Samples kept again (%d not kept so far)", self.failed)
+            self.write_error = None
 
     def _announce(self, record: dict) -> None:
         self.kept += 1

@@ -16,6 +16,7 @@ in-memory records change or are read, so the event loop reading the records
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -170,9 +171,15 @@ class SampleStore:
         }
         data = encoded.tobytes()
         with self._writing:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.folder / f"{sample_id}.jpg", data)
-            size = len(data) + _write_atomic(self.folder / f"{sample_id}.json", _dump(record))
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                _write_atomic(self.folder / f"{sample_id}.jpg", data)
+                size = len(data) + _write_atomic(self.folder / f"{sample_id}.json", _dump(record))
+            except OSError as error:  # a full disk: no image is left without its record
+                with contextlib.suppress(OSError):
+                    (self.folder / f"{sample_id}.jpg").unlink(missing_ok=True)
+                status = 507 if error.errno == errno.ENOSPC else 500
+                raise SampleError(f"cannot write to {self.folder}: {error}", status) from error
             with self._index:
                 self._records[sample_id] = record
                 self._sizes[sample_id] = size

@@ -149,7 +149,7 @@ class Interval:
         self._last: float | None = None
 
     def due(self, now: float) -> bool:
-        return self._last is None or now - self._last >= self.every
+        return self._last is None or not 0 <= now - self._last < self.every  # <0: clock went back
 
     def consider(self, observation: Observation) -> Observation | None:
         if not self.due(observation.captured_at):
@@ -179,7 +179,7 @@ class Uncertain:
 
     def _flip(self, observation: Observation, label: str) -> Observation | None:
         now, candidate = observation.captured_at, self._candidate
-        if candidate is not None and now - candidate.captured_at > self.window:
+        if candidate is not None and not 0 <= now - candidate.captured_at <= self.window:
             # The new label held: a real change, not a surprise.
             self._stable = top_label(candidate.result or {})
             self._candidate = candidate = None
@@ -248,7 +248,7 @@ class Sampler:
         self._kept(observation, "manual")
 
     def _too_soon(self, now: float) -> bool:
-        return self._last_kept_at is not None and now - self._last_kept_at < MIN_GAP
+        return self._last_kept_at is not None and 0 <= now - self._last_kept_at < MIN_GAP
 
     def _new_enough(self, observation: Observation, factor: float) -> bool:
         return self._last is None or differs(observation.features, self._last, factor)

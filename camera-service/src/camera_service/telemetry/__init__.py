@@ -52,6 +52,12 @@ def telemetry_metrics(telemetry: Telemetry) -> list[Reading]:
             lambda: p.outbox.dropped,
         ),
         Reading(
+            "camera_mqtt_snapshot_requests_total",
+            "messages on P/cmd/snapshot (requests within a second make one snapshot)",
+            COUNTER,
+            lambda: telemetry.snapshot_requests,
+        ),
+        Reading(
             "camera_mqtt_messages_queued",
             "MQTT messages waiting for the broker",
             GAUGE,

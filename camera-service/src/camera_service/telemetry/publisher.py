@@ -59,7 +59,7 @@ class Publisher:
         self.error: str | None = "not connected yet"
         self.published = 0
         self.connects = 0
-        self._warned_full = False  # once per outage
+        self._warned_full: str | None = None  # the state we warned of a full queue in
 
     @property
     def queued(self) -> int:
@@ -70,12 +70,19 @@ class Publisher:
         dropped = self.outbox.dropped
         self.outbox.put(message)
         self._wake.set()
-        if self.outbox.dropped > dropped and not self._warned_full:
-            self._warned_full = True
-            log.warning(
-                "MQTT queue full (%d messages): dropping the oldest until the broker is back",
-                self.outbox.limit,
-            )
+        if self.outbox.dropped > dropped and self._warned_full != self.state:
+            self._warned_full = self.state  # once per outage, or per spell of a slow broker
+            if self.state == "online":
+                log.warning(
+                    "MQTT queue full (%d messages) while connected: the broker acknowledges"
+                    " slower than the camera publishes; dropping the oldest",
+                    self.outbox.limit,
+                )
+            else:
+                log.warning(
+                    "MQTT queue full (%d messages): dropping the oldest until the broker is back",
+                    self.outbox.limit,
+                )
 
     def send_now(self, messages: list[Message]) -> None:
         """Send before the queue, on this connection only (nothing when offline)."""
@@ -86,12 +93,15 @@ class Publisher:
     async def run(self) -> None:
         backoff = BACKOFF_FIRST
         while not self._stopping.is_set():
+            client = self._client()
             try:
-                async with self._client() as client:
+                async with client:
                     backoff = BACKOFF_FIRST
                     await self._session(client)
             except aiomqtt.MqttError as error:
                 self._went_offline(error)
+            finally:
+                _read_disconnect(client)
             if self._stopping.is_set():
                 break
             try:
@@ -132,7 +142,7 @@ class Publisher:
             # Small packets both ways: without this, Nagle's algorithm and delayed ACKs
             # hold each batch for tens of milliseconds.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            logger=logging.getLogger(f"{__name__}.paho"),
+            logger=_AtMostWarning(logging.getLogger(f"{__name__}.paho"), None),
         )
         client.pending_calls_threshold = WINDOW + len(self._subscriptions)  # our window is normal
         return client
@@ -216,21 +226,52 @@ class Publisher:
             return self._urgent.pop(0), False
         if self.outbox:
             return self.outbox.take(1)[0], True
+        if self._warned_full == "online":  # caught up: a slow broker's next spell warns again
+            self._warned_full = None
         return None
 
     def _went_online(self) -> None:
         self.connects += 1
         self.state = "online"
         self.error = None
-        self._warned_full = False
+        self._warned_full = None
         log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
 
     def _went_offline(self, error: Exception) -> None:
         reason = _describe(error)
+        if self._stopping.is_set():  # the goodbye went unanswered: a stop is no fault
+            log.info("MQTT connection ended while stopping: %s", reason)
+            return
         if self.state == "online" or self.error != reason:
             log.warning("MQTT offline (%s): %s", self.settings.url, reason)
         self.state = "offline"
         self.error = reason
+
+
+class _AtMostWarning(logging.LoggerAdapter):
+    """paho's and aiomqtt's lines: a lost connection is the broker's fault, not the camera's
+    error (paho says ERROR for a reset), and `_went_offline` already says it once.
+
+    A line is formatted at once, so its record does not hold the socket error's
+    traceback, and through it the client, for as long as a handler keeps it.
+    """
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+        level = min(level, logging.WARNING)
+        if self.isEnabledFor(level):
+            self.logger.log(level, str(msg) % args if args else msg, **kwargs)
+
+
+def _read_disconnect(client: aiomqtt.Client) -> None:
+    """Read the reason aiomqtt keeps for a connection the broker dropped.
+
+    Only aiomqtt's message iterator reads it; when the drop comes while nothing
+    iterates (during a publish, such as the goodbye of a stop), asyncio would
+    log `Future exception was never retrieved` when the client goes.
+    """
+    disconnected = client._disconnected  # aiomqtt has no public way to it
+    if disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()
 
 
 def _retrieve(task: asyncio.Future) -> None:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 STATUS_EVERY = 60.0  # seconds between status messages when nothing changes
 STATUS_CHECK = 1.0
 FIRST_SNAPSHOT = 5.0  # seconds after start, so a retained snapshot is soon current
+SNAPSHOT_GAP = 1.0  # seconds at least between two snapshots: a flood of requests is one a second
 
 
 class Snapshot(Protocol):  # what this module needs of mjpeg.Jpeg
@@ -62,6 +63,7 @@ class Telemetry:
             settings, self.topics, self._hello, subscriptions, self._on_message
         )
         self._tasks: list[asyncio.Task] = []
+        self.snapshot_requests = 0
 
     # -- inputs ---------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class Telemetry:
         self.publisher.send(Message(self.topics.clip, _json(payload)))
 
     def request_snapshot(self) -> None:
+        self.snapshot_requests += 1
         self._snapshot_wanted.set()
 
     # -- lifecycle ------------------------------------------------------------
@@ -138,11 +141,15 @@ class Telemetry:
     async def _snapshots(self) -> None:
         interval = self.settings.snapshot_interval or None
         wait = min(interval, FIRST_SNAPSHOT) if interval else None  # a fresh one soon after start
+        last = -SNAPSHOT_GAP
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._snapshot_wanted.wait(), wait)
             wait = interval
+            # Requests coming faster than SNAPSHOT_GAP wait here and make one snapshot.
+            await asyncio.sleep(last + SNAPSHOT_GAP - time.monotonic())
             self._snapshot_wanted.clear()
+            last = time.monotonic()
             jpeg = await self._snapshot()
             if jpeg is not None:
                 self.publisher.send(Message(self.topics.snapshot, jpeg.data, retain=True))
