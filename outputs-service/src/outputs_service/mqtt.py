@@ -89,11 +89,15 @@ class Subscriber:
         self.state = "stopped"
         if not connected:  # connecting or waiting to retry: nothing to close cleanly
             task.cancel()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_WAIT)
-        except TimeoutError:
-            log.info("MQTT disconnect not acknowledged in %s s; closing anyway", STOP_WAIT)
-            task.cancel()
+        else:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_WAIT)
+            except TimeoutError:
+                log.info("MQTT disconnect not acknowledged in %s s; closing anyway", STOP_WAIT)
+                task.cancel()
+            except asyncio.CancelledError:
+                if not task.cancelled():  # we are being cancelled, not just the subscriber
+                    raise
         await asyncio.gather(task, return_exceptions=True)
 
     def status(self) -> dict:
