@@ -14,7 +14,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 MODEL = Path(__file__).with_name("model") / "centerface_int8.tflite"
 # The outputs, in the order of their names: heatmap, scale (log height, log
@@ -51,6 +50,9 @@ class CenterFace:
 
     def __init__(self, model: Path = MODEL, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
+        # Imported here: LiteRT costs ~30 MB, loaded only when privacy mode is on.
+        from ai_edge_litert.interpreter import Interpreter
+
         self._interpreter = Interpreter(model_path=str(model), num_threads=1)
         self._interpreter.allocate_tensors()
         (source,) = self._interpreter.get_input_details()
