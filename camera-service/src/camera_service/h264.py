@@ -35,6 +35,8 @@ one line and goes on with libx264 for the life of the service. An encoder
 that does not repeat SPS/PPS before each IDR gets them from `Encoder`.
 """
 
+from __future__ import annotations
+
 import asyncio
 import collections
 import contextlib
@@ -44,14 +46,17 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
 import cv2
 import numpy as np
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
 
 from .capture import Capture, Frame, FrameSignal
+
+if TYPE_CHECKING:  # PyAV and aiortc are imported when the encoder first runs (memory)
+    import av
+
+    from .tracks import H264Track
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +101,8 @@ class Encoder:
     def __init__(
         self, size: tuple[int, int], fps: float, bitrate: int, name: str = SOFTWARE
     ) -> None:
+        import av
+
         self.name = name
         self._headers = b""  # SPS and PPS of the last keyframe that had them
         self._context = av.CodecContext.create(name, "w")
@@ -110,6 +117,8 @@ class Encoder:
         self.size = size
 
     def encode(self, frame: Frame, pts: int, keyframe: bool) -> list[av.Packet]:
+        import av
+
         yuv = cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420)
         video = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         video.pts, video.time_base = pts, TIME_BASE
@@ -130,6 +139,8 @@ class Encoder:
             return packet
         if not self._headers:
             return packet
+        import av
+
         fixed = av.Packet(self._headers + data)
         fixed.pts, fixed.dts, fixed.time_base = packet.pts, packet.dts, packet.time_base
         fixed.is_keyframe = True
@@ -172,7 +183,9 @@ class SharedH264:
         self.bitrate = 0
         self.encoder: str | None = None  # the codec chosen when the encoder first ran
 
-    def subscribe(self) -> "H264Track":
+    def subscribe(self) -> H264Track:
+        from .tracks import H264Track
+
         track = H264Track(self)
         self._tracks.add(track)
         if self._task is None or self._task.done():
@@ -217,7 +230,7 @@ class SharedH264:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._signal.wait(), within)
 
-    def leave(self, track: "H264Track") -> None:
+    def leave(self, track: H264Track) -> None:
         self._tracks.discard(track)
         if not self._tracks and not self._kept and self._task is not None:
             self._task.cancel()
@@ -302,58 +315,3 @@ class SharedH264:
             except Exception:  # a failing consumer must not stop the stream
                 log.exception("An H.264 packet listener failed")
         self._signal.fire()
-
-
-class H264Track(MediaStreamTrack):
-    """One peer's view of the shared encoder: the next packet, or a jump to a keyframe."""
-
-    kind = "video"
-
-    def __init__(self, shared: SharedH264) -> None:
-        super().__init__()
-        self._shared = shared
-        self._sent: int | None = None  # index of the packet sent last; None: needs a keyframe
-        self._since = 0  # when waiting for a keyframe: one after this index
-        self.skips = 0
-
-    def watch_keyframe_requests(self, sender) -> None:
-        """Turn the sender's PLI/FIR handling into a request to the shared encoder."""
-        ask_sender: Callable[[], None] = sender._send_keyframe
-
-        def send_keyframe() -> None:
-            ask_sender()  # aiortc's own flag (used only for frames it encodes)
-            self._shared.request_keyframe()
-
-        sender._send_keyframe = send_keyframe
-
-    async def recv(self) -> av.Packet:
-        if self._sent is None:
-            self._want_keyframe()
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            item = self._next()
-            if item is not None:
-                self._sent = item.index
-                return item.packet
-            await self._shared.wait(within=1.0)
-
-    def _next(self) -> Encoded | None:
-        if self._sent is None:
-            return self._shared.keyframe_after(self._since)
-        item = self._shared.after(self._sent)
-        if item is None and self._shared.newest() > self._sent + 1:
-            self.skips += 1  # fell out of the ring: resume at the next keyframe
-            log.debug("H.264 peer behind by %d packets", self._shared.newest() - self._sent)
-            self._sent = None
-            self._want_keyframe()
-        return item
-
-    def _want_keyframe(self) -> None:
-        """Start (again) at a keyframe encoded from now on, never an older one in the ring."""
-        self._since = self._shared.newest()
-        self._shared.request_keyframe()
-
-    def stop(self) -> None:
-        super().stop()
-        self._shared.leave(self)
