@@ -102,8 +102,9 @@ def service_of(process: psutil.Process) -> str:
     return next((name for word, name in NAMES.items() if word in words), process.name())
 
 
-def measure(config: str, extra: dict[str, str], settle: float, api: FakeEdgeImpulse) -> dict:
-    """{service: RSS in MB} of every process of one `make run`, after SETTLE s with a viewer."""
+@contextlib.contextmanager
+def appliance(extra: dict[str, str], api: FakeEdgeImpulse):
+    """`make run`'s processes on free ports with EXTRA variables; yields (launcher pid, port)."""
     port, inference, mqtt, outputs = (free_port() for _ in range(4))
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -121,27 +122,40 @@ def measure(config: str, extra: dict[str, str], settle: float, api: FakeEdgeImpu
         argv += ["--inference-port", str(inference), "--mqtt-port", str(mqtt)]
         argv += ["--outputs-port", str(outputs), "--model-dir", f"{tmp}/models"]
         launcher = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, cwd=ROOT)
-        stop = threading.Event()
         try:
             status = f"http://127.0.0.1:{port}/api/status"
             wait_for(lambda: get_json(status)["inference"]["state"] == "online", 120, "inference")
-            viewer = threading.Thread(
-                target=view_mjpeg, args=(f"http://127.0.0.1:{port}/mjpeg", stop), daemon=True
-            )
-            viewer.start()
+            yield launcher.pid, port
+        finally:
+            launcher.terminate()
+            launcher.wait(30)
+
+
+def processes(pid: int) -> list[psutil.Process]:
+    """The launcher and every process under it."""
+    return [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+
+
+def measure(extra: dict[str, str], settle: float, api: FakeEdgeImpulse) -> dict:
+    """{service: RSS in MB} of every process of one `make run`, after SETTLE s with a viewer."""
+    with appliance(extra, api) as (pid, port):
+        stop = threading.Event()
+        viewer = threading.Thread(
+            target=view_mjpeg, args=(f"http://127.0.0.1:{port}/mjpeg", stop), daemon=True
+        )
+        viewer.start()
+        try:
             time.sleep(settle)
-            tree = [psutil.Process(launcher.pid), *psutil.Process(launcher.pid).children(True)]
             sizes: dict[str, float] = {}
-            for process in tree:
+            for process in processes(pid):
                 with contextlib.suppress(psutil.Error):
                     name = service_of(process)
                     sizes[name] = sizes.get(name, 0) + process.memory_info().rss / 2**20
-            assert get_json(status)["viewers"]["mjpeg"] == 1, "the viewer is not counted"
+            status = get_json(f"http://127.0.0.1:{port}/api/status")
+            assert status["viewers"]["mjpeg"] == 1, "the viewer is not counted"
             return sizes
         finally:
             stop.set()
-            launcher.terminate()
-            launcher.wait(30)
 
 
 def import_costs() -> None:
@@ -167,7 +181,7 @@ def main() -> None:
     results = {}
     with FakeEdgeImpulse(model=DEMO_MODEL) as api:
         for config in configs:
-            results[config] = measure(config, CONFIGS[config], args.settle, api)
+            results[config] = measure(CONFIGS[config], args.settle, api)
     services = list(dict.fromkeys(name for sizes in results.values() for name in sizes))
     print("| service | " + " | ".join(f"{c}, MB" for c in configs) + " |")
     print("|---|" + "---:|" * len(configs))

@@ -61,6 +61,8 @@ def _plumbing(frame: str) -> bool:
 
 def _short(frame: str) -> str:
     """`encode (camera_service/h264.py:123)` -> `encode (h264.py)`; process lines as they are."""
+    if frame.startswith("process "):  # process 123:"python -m camera_service" -> the command
+        return "process " + frame.partition(":")[2].strip('"').split("/")[-1][:60]
     name, _, where = frame.partition(" (")
     if not where:
         return frame
