@@ -259,7 +259,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         row(
             "CPU per captured frame, 10 WebRTC peers",
             ms(peer10),
-            f"{peer10[0] / peer1[0]:.2f}x one (goal <= 1.6)",
+            f"{peer10[0] / peer1[0]:.2f}x one (goal <= 1.3)",
         )
     )
     print(row("RSS after 10 WebRTC connect/disconnect cycles", f"{rss10:.1f} MB"))
