@@ -62,7 +62,6 @@ LIBRARIES = (
     "prometheus_client",
     "aiomqtt",
     "requests",
-    "PIL.Image",
 )
 
 

@@ -61,8 +61,9 @@ def _plumbing(frame: str) -> bool:
 
 def _short(frame: str) -> str:
     """`encode (camera_service/h264.py:123)` -> `encode (h264.py)`; process lines as they are."""
-    if frame.startswith("process "):  # process 123:"python -m camera_service" -> the command
-        return "process " + frame.partition(":")[2].strip('"').split("/")[-1][:60]
+    if frame.startswith("process "):  # process 12:"/x/bin/python -m camera_service" -> the command
+        words = frame.partition(":")[2].strip('"').split()
+        return "process " + " ".join(Path(word).name for word in words[:3])
     name, _, where = frame.partition(" (")
     if not where:
         return frame
