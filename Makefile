@@ -54,6 +54,8 @@ lint: $(VENV)/.dev
 ## Benchmarks (print tables of ratios; see README "Performance").
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
+	$(PY) bench/memory.py
+	$(PY) bench/idle.py
 	$(PY) bench/camera.py
 	$(PY) bench/privacy.py
 	$(PY) bench/collect.py
