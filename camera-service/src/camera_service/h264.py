@@ -114,6 +114,8 @@ class Encoder:
         self._context.gop_size = max(1, round(fps * GOP_SECONDS))
         self._context.max_b_frames = 0
         self._context.options = dict(OPTIONS.get(name, {}))
+        if name != SOFTWARE:  # what the answer offers (42e01f); libx264 has it in OPTIONS
+            self._context.profile = "Constrained Baseline"
         self.size = size
 
     def encode(self, frame: Frame, pts: int, keyframe: bool) -> list[av.Packet]:
