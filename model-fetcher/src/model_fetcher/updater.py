@@ -21,6 +21,7 @@ from model_store import (
     StoreError,
 )
 
+from .child_check import CHILD
 from .edge_impulse import EdgeImpulseClient, EdgeImpulseError, Project
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ class Updater:
             sha256 = self.client.download_model(remote, staging / MODEL_FILE)
             extra = {**remote.info.extra, LAST_MODIFICATION: changed}
             info = replace(remote.info, sha256=sha256, extra=extra)
-            return self.store.install(staging, info, make_current=make_current)
+            # Checked in a child process: the poller never loads LiteRT (memory).
+            return self.store.install(staging, info, CHILD, make_current=make_current)
 
     def _keeping(self) -> str:
         current = self.store.current()
