@@ -58,6 +58,8 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/inference.py --eim
+	$(PY) bench/memory.py
+	$(PY) bench/idle.py
 	$(PY) bench/camera.py
 	$(PY) bench/privacy.py
 	$(PY) bench/collect.py

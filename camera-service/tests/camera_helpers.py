@@ -21,6 +21,7 @@ USER, PASSWORD = "admin", "s3cret-pass"
 # The blocks of /api/status (and of the page's `status` events).
 STATUS_KEYS = {"camera", "inference", "viewers", "auth", "uptime", "collect", "mqtt", "privacy"}
 STATUS_KEYS |= {"clips", "models"}
+STATUS_KEYS |= {"h264"}
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
 
 

@@ -247,6 +247,7 @@ def status(app: web.Application) -> dict:
             "error": inference.error,
         },
         "viewers": viewers(app),
+        "h264": {"encoder": app[WEBRTC].h264.encoder},  # null until the encoder first runs
         "privacy": privacy.status(app),
         "auth": settings.auth_enabled,
         "collect": app[collect_routes.COLLECTOR].status(),

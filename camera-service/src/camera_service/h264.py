@@ -26,27 +26,37 @@ What sharing loses, and how it is given back:
 Event clips (`clips/`) take every packet too (`listeners`) and `keep` the
 encoder running while nobody watches.
 
-Encoders: libx264 (constrained baseline, `tune=zerolatency`, no B-frames,
-`preset=ultrafast`) everywhere. On a Raspberry Pi, `h264_v4l2m2m` (the SoC's
-encoder through V4L2) or picamera2's `H264Encoder` would take this CPU off
-the cores; `ENCODERS` is where such a codec goes, tried in order.
+Encoders, `ENCODERS` in order: `h264_v4l2m2m` (the SoC's encoder of a
+Raspberry Pi 4 and earlier, through V4L2), then libx264 (constrained
+baseline, `tune=zerolatency`, no B-frames, `preset=ultrafast`). `choose`
+probes them when the encoder first starts (open, encode one frame) and keeps
+the first that works; when the hardware one fails later, `SharedH264` logs
+one line and goes on with libx264 for the life of the service. An encoder
+that does not repeat SPS/PPS before each IDR gets them from `Encoder`.
 """
+
+from __future__ import annotations
 
 import asyncio
 import collections
 import contextlib
 import fractions
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
 import cv2
-from aiortc import MediaStreamTrack
-from aiortc.mediastreams import MediaStreamError
+import numpy as np
 
 from .capture import Capture, Frame, FrameSignal
+
+if TYPE_CHECKING:  # PyAV and aiortc are imported when the encoder first runs (memory)
+    import av
+
+    from .tracks import H264Track
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +65,19 @@ TIME_BASE = fractions.Fraction(1, CLOCK_RATE)
 RING = 15  # packets kept for peers that are a little behind (0.5 s at 30 fps)
 KEYFRAME_GAP = 0.5  # seconds between IDRs at least, however many peers ask
 GOP_SECONDS = 10.0  # an IDR at least this often, even if nobody asks
-ENCODERS = ("libx264",)
+HARDWARE, SOFTWARE = "h264_v4l2m2m", "libx264"
+ENCODERS = (HARDWARE, SOFTWARE)  # tried in this order
 OPTIONS = {
-    "preset": "ultrafast",
-    "tune": "zerolatency",
-    "profile": "baseline",
-    "forced-idr": "1",
-    "x264-params": "repeat-headers=1:bframes=0",
+    SOFTWARE: {
+        "preset": "ultrafast",
+        "tune": "zerolatency",
+        "profile": "baseline",
+        "forced-idr": "1",
+        "x264-params": "repeat-headers=1:bframes=0",
+    },
 }
+START_CODE = re.compile(b"\x00\x00\x00\x01|\x00\x00\x01")
+SPS, PPS = 7, 8
 
 
 def bitrate_for(size: tuple[int, int], fps: float) -> int:
@@ -81,10 +96,16 @@ class Encoded:
 
 
 class Encoder:
-    """One libx264 context; `encode` runs in a worker thread, one call at a time."""
+    """One encoder context; `encode` runs in a worker thread, one call at a time."""
 
-    def __init__(self, size: tuple[int, int], fps: float, bitrate: int) -> None:
-        self._context = av.CodecContext.create(ENCODERS[0], "w")
+    def __init__(
+        self, size: tuple[int, int], fps: float, bitrate: int, name: str = SOFTWARE
+    ) -> None:
+        import av
+
+        self.name = name
+        self._headers = b""  # SPS and PPS of the last keyframe that had them
+        self._context = av.CodecContext.create(name, "w")
         self._context.width, self._context.height = size
         self._context.pix_fmt = "yuv420p"
         self._context.time_base = TIME_BASE
@@ -92,17 +113,53 @@ class Encoder:
         self._context.bit_rate = bitrate
         self._context.gop_size = max(1, round(fps * GOP_SECONDS))
         self._context.max_b_frames = 0
-        self._context.options = dict(OPTIONS)
+        self._context.options = dict(OPTIONS.get(name, {}))
+        if name != SOFTWARE:  # what the answer offers (42e01f); libx264 has it in OPTIONS
+            self._context.profile = "Constrained Baseline"
         self.size = size
 
     def encode(self, frame: Frame, pts: int, keyframe: bool) -> list[av.Packet]:
+        import av
+
         yuv = cv2.cvtColor(frame.image, cv2.COLOR_BGR2YUV_I420)
         video = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         video.pts, video.time_base = pts, TIME_BASE
         video.pict_type = (
             av.video.frame.PictureType.I if keyframe else av.video.frame.PictureType.NONE
         )
-        return list(self._context.encode(video))
+        return [self._with_headers(packet) for packet in self._context.encode(video)]
+
+    def _with_headers(self, packet: av.Packet) -> av.Packet:
+        """A keyframe without SPS/PPS gets the last ones seen, so a peer can start at it."""
+        if not packet.is_keyframe:
+            return packet
+        data = bytes(packet)
+        units = [unit for unit in START_CODE.split(data) if unit]
+        headers = [unit for unit in units if unit[0] & 0x1F in (SPS, PPS)]
+        if headers:
+            self._headers = b"".join(b"\x00\x00\x00\x01" + unit for unit in headers)
+            return packet
+        if not self._headers:
+            return packet
+        import av
+
+        fixed = av.Packet(self._headers + data)
+        fixed.pts, fixed.dts, fixed.time_base = packet.pts, packet.dts, packet.time_base
+        fixed.is_keyframe = True
+        return fixed
+
+
+def choose(size: tuple[int, int], fps: float, bitrate: int) -> tuple[str, str]:
+    """The first of `ENCODERS` that opens and encodes one frame, and why the others did not."""
+    failures = []
+    for name in ENCODERS[:-1]:
+        try:
+            black = Frame(np.zeros((size[1], size[0], 3), np.uint8), 0, 0.0)
+            Encoder(size, fps, bitrate, name).encode(black, 0, keyframe=True)
+            return name, "; ".join(failures)
+        except Exception as error:  # any failure means: not this one
+            failures.append(f"{name}: {error}")
+    return ENCODERS[-1], "; ".join(failures)
 
 
 class SharedH264:
@@ -126,8 +183,11 @@ class SharedH264:
         self.requests = 0
         self.encoded = 0
         self.bitrate = 0
+        self.encoder: str | None = None  # the codec chosen when the encoder first ran
 
-    def subscribe(self) -> "H264Track":
+    def subscribe(self) -> H264Track:
+        from .tracks import H264Track
+
         track = H264Track(self)
         self._tracks.add(track)
         if self._task is None or self._task.done():
@@ -172,7 +232,7 @@ class SharedH264:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._signal.wait(), within)
 
-    def leave(self, track: "H264Track") -> None:
+    def leave(self, track: H264Track) -> None:
         self._tracks.discard(track)
         if not self._tracks and not self._kept and self._task is not None:
             self._task.cancel()
@@ -194,19 +254,46 @@ class SharedH264:
                 continue
             last_seq = frame.seq
             if encoder is None or encoder.size != (frame.width, frame.height):
-                self.bitrate = bitrate_for((frame.width, frame.height), self._fps)
-                encoder = Encoder((frame.width, frame.height), self._fps, self.bitrate)
-                start = frame.captured_at
+                encoder = await self._open((frame.width, frame.height))
+                start = frame.captured_at if start is None else start
                 self._want_keyframe = True
             # "at least every keyframe_every": do not wait for a frame that may come after it
             if frame.captured_at - self._key_captured >= self.keyframe_every - 1.5 / self._fps:
                 self._want_keyframe = True
             keyframe = self._keyframe_due(frame.captured_at)
             pts = int((frame.captured_at - start) * CLOCK_RATE)
-            packets = await asyncio.to_thread(encoder.encode, frame, pts, keyframe)
+            try:
+                packets = await asyncio.to_thread(encoder.encode, frame, pts, keyframe)
+            except Exception as error:
+                if encoder.name == SOFTWARE:
+                    raise
+                self._fall_back(error)
+                encoder = None
+                continue
             self.encoded += 1
             for packet in packets:
                 self._publish(packet, frame)
+
+    async def _open(self, size: tuple[int, int]) -> Encoder:
+        """An encoder of the codec chosen (probed the first time) for SIZE."""
+        self.bitrate = bitrate_for(size, self._fps)
+        if self.encoder is None:
+            self.encoder, why = await asyncio.to_thread(choose, size, self._fps, self.bitrate)
+            if why:
+                log.info("H.264 encoder: %s (%s)", self.encoder, why)
+            else:
+                log.info("H.264 encoder: %s", self.encoder)
+        try:
+            return Encoder(size, self._fps, self.bitrate, self.encoder)
+        except Exception as error:
+            if self.encoder == SOFTWARE:
+                raise
+            self._fall_back(error)
+            return Encoder(size, self._fps, self.bitrate, SOFTWARE)
+
+    def _fall_back(self, error: Exception) -> None:
+        log.warning("H.264 encoder %s failed (%s): %s from now on", self.encoder, error, SOFTWARE)
+        self.encoder = SOFTWARE
 
     def _keyframe_due(self, now: float) -> bool:
         if not self._want_keyframe or now - self._last_keyframe < KEYFRAME_GAP:
@@ -230,58 +317,3 @@ class SharedH264:
             except Exception:  # a failing consumer must not stop the stream
                 log.exception("An H.264 packet listener failed")
         self._signal.fire()
-
-
-class H264Track(MediaStreamTrack):
-    """One peer's view of the shared encoder: the next packet, or a jump to a keyframe."""
-
-    kind = "video"
-
-    def __init__(self, shared: SharedH264) -> None:
-        super().__init__()
-        self._shared = shared
-        self._sent: int | None = None  # index of the packet sent last; None: needs a keyframe
-        self._since = 0  # when waiting for a keyframe: one after this index
-        self.skips = 0
-
-    def watch_keyframe_requests(self, sender) -> None:
-        """Turn the sender's PLI/FIR handling into a request to the shared encoder."""
-        ask_sender: Callable[[], None] = sender._send_keyframe
-
-        def send_keyframe() -> None:
-            ask_sender()  # aiortc's own flag (used only for frames it encodes)
-            self._shared.request_keyframe()
-
-        sender._send_keyframe = send_keyframe
-
-    async def recv(self) -> av.Packet:
-        if self._sent is None:
-            self._want_keyframe()
-        while True:
-            if self.readyState != "live":
-                raise MediaStreamError
-            item = self._next()
-            if item is not None:
-                self._sent = item.index
-                return item.packet
-            await self._shared.wait(within=1.0)
-
-    def _next(self) -> Encoded | None:
-        if self._sent is None:
-            return self._shared.keyframe_after(self._since)
-        item = self._shared.after(self._sent)
-        if item is None and self._shared.newest() > self._sent + 1:
-            self.skips += 1  # fell out of the ring: resume at the next keyframe
-            log.debug("H.264 peer behind by %d packets", self._shared.newest() - self._sent)
-            self._sent = None
-            self._want_keyframe()
-        return item
-
-    def _want_keyframe(self) -> None:
-        """Start (again) at a keyframe encoded from now on, never an older one in the ring."""
-        self._since = self._shared.newest()
-        self._shared.request_keyframe()
-
-    def stop(self) -> None:
-        super().stop()
-        self._shared.leave(self)

@@ -139,6 +139,13 @@ def camera_metrics(
             COUNTER,
             lambda: h264.requests,
         ),
+        Reading(
+            "camera_h264_encoder",
+            "1 for the H.264 encoder in use (h264_v4l2m2m or libx264), once it ran",
+            GAUGE,
+            lambda: {h264.encoder: 1} if h264.encoder else {},
+            label="encoder",
+        ),
         Reading("camera_viewers", "Connected viewers by kind", GAUGE, viewers, label="kind"),
         Reading(
             "camera_inference_up",

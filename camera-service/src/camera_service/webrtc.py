@@ -7,36 +7,36 @@ and converts each frame to YUV once, aiortc's `MediaRelay` (unbuffered) hands
 the newest frame to every VP8 peer and aiortc encodes it per peer. Peers are
 closed and forgotten on failure, disconnect or close, or when they never
 connect.
+
+aiortc (and PyAV with it, about 60 MB) is imported by the first offer, not
+at start: a camera watched over MJPEG only, or not at all, never loads it.
 """
 
+from __future__ import annotations
+
 import asyncio
-import fractions
 import logging
 import re
-
-from aiortc import (
-    MediaStreamTrack,
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCRtpTransceiver,
-    RTCSessionDescription,
-)
-from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import MediaStreamError
-from aiortc.sdp import SessionDescription
-from av import VideoFrame
+from typing import TYPE_CHECKING
 
 from . import memory
-from .capture import Capture, Frame
+from .capture import Capture
 from .h264 import SharedH264
 from .settings import Settings
 
+if TYPE_CHECKING:
+    from aiortc import (
+        MediaStreamTrack,
+        RTCPeerConnection,
+        RTCRtpTransceiver,
+        RTCSessionDescription,
+    )
+    from aiortc.contrib.media import MediaRelay
+
+    from .tracks import CaptureTrack
+
 log = logging.getLogger(__name__)
 
-CLOCK_RATE = 90_000
-TIME_BASE = fractions.Fraction(1, CLOCK_RATE)
 CONNECT_TIMEOUT = 30.0
 CLOSE_TIMEOUT = 2.0  # aiortc's close can wait for ever on a transport that never started
 ENDED_STATES = ("failed", "closed", "disconnected")
@@ -54,61 +54,23 @@ class TooManyPeers(RuntimeError):
     """The peer cap is reached (a 503)."""
 
 
-class CaptureTrack(MediaStreamTrack):
-    """The capture as a video track; each frame converted to yuv420p once."""
-
-    kind = "video"
-
-    def __init__(self, capture: Capture) -> None:
-        super().__init__()
-        self._capture = capture
-        self._last_seq = 0
-        self._start: float | None = None
-
-    async def recv(self) -> VideoFrame:
-        frame = None
-        while frame is None:
-            if self.readyState != "live":
-                raise MediaStreamError
-            frame = await self._capture.next_frame(self._last_seq, within=1.0)
-        self._last_seq = frame.seq
-        if self._start is None:
-            self._start = frame.captured_at
-        video = await asyncio.to_thread(_to_video_frame, frame)
-        video.pts = int((frame.captured_at - self._start) * CLOCK_RATE)
-        video.time_base = TIME_BASE
-        return video
-
-
-def _to_video_frame(frame: Frame) -> VideoFrame:
-    return VideoFrame.from_ndarray(frame.image, format="bgr24").reformat(format="yuv420p")
-
-
-def ice_servers(settings: Settings, with_turn: bool = True) -> list[RTCIceServer]:
+def ice_servers(settings: Settings, with_turn: bool = True) -> list[dict[str, str]]:
+    """The ICE servers as the browser's RTCIceServer dicts (aiortc's takes the same keys)."""
     servers = []
     if settings.stun_server:
-        servers.append(RTCIceServer(urls=settings.stun_server))
+        servers.append({"urls": settings.stun_server})
     if settings.turn_server and with_turn:
-        servers.append(
-            RTCIceServer(
-                urls=settings.turn_server,
-                username=settings.turn_username,
-                credential=settings.turn_password,
-            )
-        )
+        entry = {"urls": settings.turn_server}
+        if settings.turn_username:
+            entry["username"] = settings.turn_username
+            entry["credential"] = settings.turn_password or ""
+        servers.append(entry)
     return servers
 
 
 def ice_config(settings: Settings) -> dict:
     """GET /ice-config for the browser. TURN credentials only when auth guards this route."""
-    servers = []
-    for server in ice_servers(settings, with_turn=settings.auth_enabled):
-        entry: dict[str, str] = {"urls": server.urls}
-        if server.username:
-            entry["username"] = server.username
-            entry["credential"] = server.credential or ""
-        servers.append(entry)
-    return {"iceServers": servers}
+    return {"iceServers": ice_servers(settings, with_turn=settings.auth_enabled)}
 
 
 def resolve_mdns_candidates(sdp: str, remote_ip: str | None) -> str:
@@ -126,6 +88,8 @@ def resolve_mdns_candidates(sdp: str, remote_ip: str | None) -> str:
 
 def codec_preferences() -> list:
     """H.264 constrained baseline first (one shared encode), then VP8 (per peer), with RTX."""
+    from aiortc import RTCRtpSender
+
     codecs = RTCRtpSender.getCapabilities("video").codecs
 
     def pick(mime: str, profile: str | None = None) -> list:
@@ -146,6 +110,8 @@ def codec_preferences() -> list:
 
 def negotiated_codec(sdp: str) -> str | None:
     """The video codec an answer sends with (its first), e.g. "H264" or "VP8"."""
+    from aiortc.sdp import SessionDescription
+
     for media in SessionDescription.parse(sdp).media:
         if media.kind == "video" and media.rtp.codecs:
             return media.rtp.codecs[0].name
@@ -153,6 +119,8 @@ def negotiated_codec(sdp: str) -> str | None:
 
 
 def parse_offer(body: object) -> RTCSessionDescription:
+    from aiortc import RTCSessionDescription
+
     if not isinstance(body, dict):
         raise OfferError("body must be a JSON object with 'sdp' and 'type'")
     sdp, kind = body.get("sdp"), body.get("type")
@@ -168,6 +136,8 @@ def parse_offer(body: object) -> RTCSessionDescription:
 
 def _check_codecs(sdp: str) -> None:
     """An offer whose video takes neither H.264 nor VP8 cannot be answered: say so."""
+    from aiortc.sdp import SessionDescription
+
     try:
         media = SessionDescription.parse(sdp).media
     except Exception:  # malformed: answering reports it
@@ -184,7 +154,7 @@ class WebRtc:
     def __init__(self, capture: Capture, settings: Settings) -> None:
         self._capture = capture
         self._settings = settings
-        self._relay = MediaRelay()
+        self._relay: MediaRelay | None = None
         self._track: CaptureTrack | None = None
         self.h264 = SharedH264(capture, settings.fps)
         self.codecs: dict[RTCPeerConnection, str] = {}
@@ -196,8 +166,11 @@ class WebRtc:
     ) -> RTCSessionDescription:
         if len(self.peers) >= self._settings.max_peers:
             raise TooManyPeers(f"too many viewers: {self._settings.max_peers} WebRTC peers at most")
+        from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+
         offer = RTCSessionDescription(resolve_mdns_candidates(offer.sdp, remote_ip), offer.type)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self._settings)))
+        servers = [RTCIceServer(**server) for server in ice_servers(self._settings)]
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         self._watch(pc)
         try:
             transceiver = pc.addTransceiver("video", direction="sendonly")
@@ -252,6 +225,12 @@ class WebRtc:
             await self._close(pc)
 
     def _subscribe(self) -> MediaStreamTrack:
+        from aiortc.contrib.media import MediaRelay
+
+        from .tracks import CaptureTrack
+
+        if self._relay is None:
+            self._relay = MediaRelay()
         if self._track is None or self._track.readyState != "live":
             self._track = CaptureTrack(self._capture)
         return self._relay.subscribe(self._track, buffered=False)

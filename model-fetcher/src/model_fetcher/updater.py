@@ -23,6 +23,7 @@ from model_store import (
     StoreError,
 )
 
+from .child_check import CHILD
 from .edge_impulse import EdgeImpulseClient, EdgeImpulseError, Project, RemoteModel
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ class Updater:
                 sha256 = self.client.download_model(remote, staging / MODEL_FILE)
                 extra = {**remote.info.extra, LAST_MODIFICATION: changed}
                 info = replace(remote.info, sha256=sha256, has_anomaly=False, extra=extra)
-            return self.store.install(staging, info, make_current=make_current)
+            # Checked in a child process: the poller never loads LiteRT (memory).
+            return self.store.install(staging, info, CHILD, make_current=make_current)
 
     def _runtime_for(self, remote: RemoteModel) -> str:
         """MODEL_RUNTIME's choice: auto takes the int8 .tflite when it is the whole impulse."""

@@ -4,7 +4,8 @@ Each packet keeps its capture time; the MP4's timestamps are those times
 (90 kHz ticks from the first packet), so a clip plays at real speed whatever
 rate the camera had. The stream's parameters (avcC) come from parsing the
 SPS/PPS the first keyframe carries (libx264 `repeat-headers`). The thumbnail
-decodes only the keyframe group that holds the event's frame.
+decodes only the keyframe group that holds the event's frame. PyAV is
+imported by the first clip, not at start (memory).
 """
 
 import fractions
@@ -12,7 +13,6 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import cv2
 
 CLOCK_RATE = 90_000
@@ -31,6 +31,8 @@ def write(path: Path, packets: list[Packet], period: float) -> float:
     """Write PACKETS (starting at a keyframe) as an MP4 at PATH; the video's duration in s.
 
     PERIOD is the last frame's duration (a frame interval)."""
+    import av
+
     if not packets or not packets[0].keyframe:
         raise ValueError("a clip starts at a keyframe")
     start = packets[0].at
@@ -55,6 +57,8 @@ def write(path: Path, packets: list[Packet], period: float) -> float:
 
 def thumbnail(packets: list[Packet], at: float) -> bytes:
     """A JPEG of the frame captured at AT (or the first after it), decoding from its keyframe."""
+    import av
+
     first = max((i for i, p in enumerate(packets) if p.keyframe and p.at <= at + 0.002), default=0)
     decoder = av.CodecContext.create("h264", "r")
     decoder.thread_count = 1  # a frame out for every packet in, no delay
