@@ -32,7 +32,8 @@ from model_store import ModelStore
 store = ModelStore({str(store.root)!r})
 updater = Updater(EdgeImpulseClient({fake.url!r}, {fake.api_key!r}), store)
 assert updater.update() and updater.update()
-print(store.current().version, sorted(m for m in sys.modules if "litert" in m or "tflite" in m))
+interpreters = ("ai_edge_litert", "tflite_runtime", "tensorflow")
+print(store.current().version, sorted(m for m in sys.modules if m.split(".")[0] in interpreters))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
