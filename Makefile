@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service outputs-service
-RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
+RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml appliance-common/pyproject.toml
 
 .PHONY: run test test-web system-packages lint bench train models face-model clean
 
@@ -13,7 +13,7 @@ $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(foreach s,$(SERVICES),-r $(s)/requirements.txt)
-	$(PY) -m pip install -q --no-deps -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
+	$(PY) -m pip install -q --no-deps -e ./appliance-common -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
 	touch $@
 
 # trainer/ is a host tool, never in an image: TensorFlow comes with it, here only.

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import cv2
+from appliance_common.settings import redact_url
 
 from .capture import Capture, Frame
 from .metrics import latency_histogram
-from .settings import redact_url
 
 log = logging.getLogger(__name__)
 
