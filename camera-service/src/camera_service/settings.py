@@ -22,14 +22,12 @@ from appliance_common.settings import (
 
 from .clips.config import ClipSettings
 from .collect.config import CollectSettings
+from .sources import source_forms, valid_source
 from .telemetry.config import MqttSettings, mqtt_settings
 
 __all__ = ["Settings", "SettingsError", "default_web_dir", "redact_url"]
 
 ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
-SOURCE_FORMS = (
-    "auto, demo, picamera2, v4l2, v4l2:/dev/videoN, rtsp://..., http(s)://... or file:PATH"
-)
 PRIVACY_MODES = ("off", "blur", "pixelate", "fill")
 LABELS_FORMS = "labels separated by commas, e.g. face,person (each 1 to 64 printable characters)"
 _SECRET_FIELDS = {"password", "turn_password", "turn_username"}
@@ -152,12 +150,8 @@ def _rotation(env: Mapping[str, str]) -> int:
 
 def _source(env: Mapping[str, str]) -> str:
     raw = env.get("CAMERA_SOURCE", "").strip() or "auto"
-    simple = raw in ("auto", "demo", "picamera2", "v4l2")
-    device = re.fullmatch(r"v4l2:/dev/\S+", raw) is not None
-    url = re.match(r"(rtsp|rtsps|http|https)://\S+$", raw) is not None
-    file = raw.startswith("file:") and len(raw) > len("file:")
-    if not (simple or device or url or file):
-        raise fail("CAMERA_SOURCE", redact_url(raw), SOURCE_FORMS)
+    if not valid_source(raw):
+        raise fail("CAMERA_SOURCE", redact_url(raw), source_forms())
     return raw
 
 
