@@ -20,7 +20,7 @@ from appliance_common.mqtt import MqttTarget, default_topic_prefix, mqtt_target
 from appliance_common.settings import SettingsError, fail, number, redacted_repr, text
 
 from .espeak import knows_voice
-from .sensehat import find_framebuffer
+from .framebuffer import find_framebuffer
 
 SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 SENSEHAT_MODES = ("auto", "on", "off")
