@@ -22,8 +22,10 @@ $(VENV)/.trainer: $(VENV)/.runtime trainer/requirements.txt trainer/pyproject.to
 	$(PY) -m pip install -q --no-deps -e ./trainer
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt tests/pyproject.toml
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# tests/support: the helpers the tests, bench/ and tools/ share, importable as `support`.
+	$(PY) -m pip install -q --no-deps -e ./tests
 	# Edge Impulse's Linux SDK, the reference client of the .eim tests; without its
 	# audio dependencies (PyAudio needs PortAudio), which the runner does not use.
 	$(PY) -m pip install -q --no-deps edge_impulse_linux==1.2.2
@@ -83,9 +85,10 @@ models: .venv-models
 face-model: .venv-models
 	.venv-models/bin/python tools/build_face_model.py
 
-.venv-models: tools/requirements-models.txt
+.venv-models: tools/requirements-models.txt tests/pyproject.toml
 	$(PYTHON) -m venv .venv-models
 	.venv-models/bin/pip install -q -r tools/requirements-models.txt
+	.venv-models/bin/pip install -q --no-deps -e ./tests -e ./appliance-common -e ./model-store -e ./camera-service
 	touch .venv-models
 
 clean:

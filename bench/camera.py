@@ -31,12 +31,10 @@ from pathlib import Path
 
 import psutil
 from aiohttp import ClientSession
+from support.metrics import sample, scrape
+from support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from support.metrics import sample, scrape  # noqa: E402
-from support.services import free_port  # noqa: E402
 
 
 def frames_captured(port: int) -> int:

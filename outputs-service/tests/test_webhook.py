@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from outputs_helpers import Camera, Receiver, wait_for
 from support.metrics import families, readme_metrics, scrape
+from support.outputs import Camera, Receiver, wait_for
 
 
 def webhook(service) -> dict:
