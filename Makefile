@@ -56,7 +56,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Benchmarks (print tables of ratios; see README "Performance").
+## Benchmarks (print tables of ratios; see docs/performance.md).
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/inference.py --eim
@@ -68,7 +68,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/lag.py
 	$(PY) bench/train.py
 
-## Train on this machine from the appliance's export (README "Train on your machine"):
+## Train on this machine from the appliance's export (docs/training.md):
 ## make train EXPORT=export.zip [OUT=trained] [ARGS="--weights none --kind fomo"]
 EXPORT ?=
 OUT ?= trained

@@ -11,7 +11,7 @@ a metric is one `Reading` (a value your part keeps) or one prometheus-client
     )
 
 Names follow Prometheus conventions (`_total` for counters, base units such
-as `_seconds`); list a new one in the README's Metrics table.
+as `_seconds`); list a new one in docs/metrics.md's table.
 """
 
 from __future__ import annotations
