@@ -6,6 +6,7 @@ from appliance_common.mqtt import (
     Backoff,
     MqttTarget,
     default_topic_prefix,
+    describe_error,
     device_name,
     mqtt_target,
 )
@@ -65,3 +66,15 @@ async def test_backoff_ends_its_pause_when_stopping():
     started = time.monotonic()
     await asyncio.wait_for(backoff.pause(stopping), 2)
     assert time.monotonic() - started < 1
+
+
+def test_an_error_is_one_short_line_with_its_cause():
+    try:
+        try:
+            raise ConnectionRefusedError("refused")
+        except ConnectionRefusedError as cause:
+            raise RuntimeError("cannot connect") from cause
+    except RuntimeError as error:
+        assert describe_error(error) == "cannot connect: refused"
+    assert describe_error(TimeoutError()) == "TimeoutError"
+    assert len(describe_error(ValueError("x" * 500))) == 200

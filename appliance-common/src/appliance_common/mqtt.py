@@ -96,6 +96,15 @@ def default_topic_prefix(env: Mapping[str, str]) -> str:
     return f"edge-camera/{device_name(env)}"
 
 
+def describe_error(error: Exception) -> str:
+    """A lost or refused connection in one short line: the error, and its cause when it adds."""
+    cause = error.__cause__ or error.__context__
+    text = str(error).strip() or type(error).__name__
+    if cause is not None and str(cause).strip() and str(cause) not in text:
+        text = f"{text}: {cause}"
+    return text[:200]
+
+
 class Backoff:
     """The pause between connection attempts: 0.5 s, doubling to 10 s, reset once connected."""
 

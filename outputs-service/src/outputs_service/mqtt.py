@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError  # not re-exported by the package
-from appliance_common.mqtt import Backoff, MqttTarget
+from appliance_common.mqtt import Backoff, MqttTarget, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,11 @@ class Subscriber:
 
     def _lost(self, error: aiomqtt.MqttError) -> None:
         if self.state == "connected":
-            self._set_state("disconnected", f"connection lost: {_describe(error)}; reconnecting")
+            self._set_state(
+                "disconnected", f"connection lost: {describe_error(error)}; reconnecting"
+            )
         else:
-            self._set_state("unreachable", f"cannot connect: {_describe(error)}; retrying")
+            self._set_state("unreachable", f"cannot connect: {describe_error(error)}; retrying")
 
     def _set_state(self, state: str, error: str | None) -> None:
         if self._stopping.is_set():
@@ -158,11 +160,3 @@ class Subscriber:
             level = logging.INFO if state == "connected" else logging.WARNING
             log.log(level, "MQTT %s%s", state, f": {error}" if error else "")
         self.state, self.error = state, error
-
-
-def _describe(error: Exception) -> str:
-    cause = error.__cause__ or error.__context__
-    text = str(error).strip() or type(error).__name__
-    if cause is not None and str(cause).strip() and str(cause) not in text:
-        text = f"{text}: {cause}"
-    return text[:200]

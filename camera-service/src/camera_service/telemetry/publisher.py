@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 import aiomqtt
-from appliance_common.mqtt import Backoff
+from appliance_common.mqtt import Backoff, describe_error
 
 from .config import MqttSettings
 from .outbox import Message, Outbox
@@ -233,7 +233,7 @@ class Publisher:
         log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
 
     def _went_offline(self, error: Exception) -> None:
-        reason = _describe(error)
+        reason = describe_error(error)
         if self._stopping.is_set():  # the goodbye went unanswered: a stop is no fault
             log.info("MQTT connection ended while stopping: %s", reason)
             return
@@ -272,11 +272,3 @@ def _read_disconnect(client: aiomqtt.Client) -> None:
 def _retrieve(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()  # consumed: the batch is given back, the error is the connection's
-
-
-def _describe(error: Exception) -> str:
-    cause = error.__cause__ or error.__context__
-    text = str(error).strip() or type(error).__name__
-    if cause is not None and str(cause).strip() and str(cause) not in text:
-        text = f"{text}: {cause}"
-    return text[:200]
