@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := inference-service model-fetcher camera-service outputs-service
-RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml
+RUNTIME_REQS := $(foreach s,$(SERVICES),$(s)/requirements.txt $(s)/pyproject.toml) model-store/pyproject.toml appliance-common/pyproject.toml
 
 .PHONY: run test test-web system-packages lint bench train models face-model clean
 
@@ -13,7 +13,7 @@ $(VENV)/.runtime: $(RUNTIME_REQS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(foreach s,$(SERVICES),-r $(s)/requirements.txt)
-	$(PY) -m pip install -q --no-deps -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
+	$(PY) -m pip install -q --no-deps -e ./appliance-common -e ./model-store $(foreach s,$(SERVICES),-e ./$(s))
 	touch $@
 
 # trainer/ is a host tool, never in an image: TensorFlow comes with it, here only.
@@ -22,8 +22,10 @@ $(VENV)/.trainer: $(VENV)/.runtime trainer/requirements.txt trainer/pyproject.to
 	$(PY) -m pip install -q --no-deps -e ./trainer
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt
+$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.trainer requirements-dev.txt tests/pyproject.toml
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# tests/support: the helpers the tests, bench/ and tools/ share, importable as `support`.
+	$(PY) -m pip install -q --no-deps -e ./tests
 	# Edge Impulse's Linux SDK, the reference client of the .eim tests; without its
 	# audio dependencies (PyAudio needs PortAudio), which the runner does not use.
 	$(PY) -m pip install -q --no-deps edge_impulse_linux==1.2.2
@@ -54,7 +56,7 @@ lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## Benchmarks (print tables of ratios; see README "Performance").
+## Benchmarks (print tables of ratios; see docs/performance.md).
 bench: $(VENV)/.dev
 	$(PY) bench/inference.py
 	$(PY) bench/inference.py --eim
@@ -68,7 +70,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/lag.py
 	$(PY) bench/train.py
 
-## Train on this machine from the appliance's export (README "Train on your machine"):
+## Train on this machine from the appliance's export (docs/training.md):
 ## make train EXPORT=export.zip [OUT=trained] [ARGS="--weights none --kind fomo"]
 EXPORT ?=
 OUT ?= trained
@@ -85,9 +87,10 @@ models: .venv-models
 face-model: .venv-models
 	.venv-models/bin/python tools/build_face_model.py
 
-.venv-models: tools/requirements-models.txt
+.venv-models: tools/requirements-models.txt tests/pyproject.toml
 	$(PYTHON) -m venv .venv-models
 	.venv-models/bin/pip install -q -r tools/requirements-models.txt
+	.venv-models/bin/pip install -q --no-deps -e ./tests -e ./appliance-common -e ./model-store -e ./camera-service
 	touch .venv-models
 
 clean:

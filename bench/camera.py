@@ -38,13 +38,12 @@ from pathlib import Path
 
 import psutil
 from aiohttp import ClientSession
+from spy import spy
+from support.metrics import sample, scrape
+from support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from spy import spy  # noqa: E402
-from support.metrics import sample, scrape  # noqa: E402
-from support.services import free_port  # noqa: E402
 
 FLOOR_GOAL = 1.3
 

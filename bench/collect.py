@@ -12,21 +12,18 @@ shared or slower machine).
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from camera_service.capture import Frame
+from camera_service.collect import strategies
+from camera_service.collect.samples import SampleStore
+from camera_service.inference_client import encode_for_inference
+from support import scenes
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from camera_service.capture import Frame  # noqa: E402
-from camera_service.collect import strategies  # noqa: E402
-from camera_service.collect.samples import SampleStore  # noqa: E402
-from camera_service.inference_client import encode_for_inference  # noqa: E402
-from support import scenes  # noqa: E402
 
 
 def distances_table() -> None:

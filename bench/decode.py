@@ -12,17 +12,16 @@ may be shared.
 import argparse
 import statistics
 import struct
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from inference_service import images
+from support.synthetic import Thing, fomo_scene
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from inference_service import images  # noqa: E402
-from support.synthetic import Thing, fomo_scene  # noqa: E402
+
 
 NEED = (96, 96)
 

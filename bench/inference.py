@@ -34,17 +34,17 @@ import cv2
 import numpy as np
 import psutil
 from aiohttp import ClientSession
+from inference_service import images, pipeline, preprocess
+from inference_service.eim import features as eim_features
+from inference_service.runtime import load_runtime
+from inference_service.store import load_model
+from spy import spy
+from support.fake_eim import install_runner, make_runner
+from support.services import free_port, install_model
+from support.synthetic import color_image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from inference_service import images, pipeline, preprocess  # noqa: E402
-from inference_service.eim import features as eim_features  # noqa: E402
-from inference_service.runtime import load_runtime  # noqa: E402
-from inference_service.store import load_model  # noqa: E402
-from spy import spy  # noqa: E402
-from support.fake_eim import install_runner, make_runner  # noqa: E402
-from support.services import free_port, install_model  # noqa: E402
-from support.synthetic import color_image  # noqa: E402
+
 
 RTT_GOAL = 1.2  # x the in-process pipeline
 DEMO = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"

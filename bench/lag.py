@@ -19,16 +19,15 @@ Chromium and the services share this machine's clock, so no offset is needed.
 
 import argparse
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from support.metrics import sample, scrape
+from support.services import CHROMIUM, CHROMIUM_ARGS, Service, install_model
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from support.metrics import sample, scrape  # noqa: E402
-from support.services import CHROMIUM, CHROMIUM_ARGS, Service, install_model  # noqa: E402
+
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 

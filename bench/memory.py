@@ -31,10 +31,9 @@ import urllib.request
 from pathlib import Path
 
 import psutil
+from support.fake_edge_impulse import FakeEdgeImpulse
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from support.fake_edge_impulse import FakeEdgeImpulse  # noqa: E402
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 GOAL_MB = 256

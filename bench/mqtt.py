@@ -15,22 +15,21 @@ driven to its ceiling with a burst of result-sized messages.
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
+from camera_service.telemetry.config import MqttSettings
+from camera_service.telemetry.outbox import Message
+from camera_service.telemetry.publisher import Publisher
+from camera_service.telemetry.topics import Topics
+from support.metrics import samples, scrape
+from support.mosquitto import Mosquitto
+from support.services import Service, install_model
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from camera_service.telemetry.config import MqttSettings  # noqa: E402
-from camera_service.telemetry.outbox import Message  # noqa: E402
-from camera_service.telemetry.publisher import Publisher  # noqa: E402
-from camera_service.telemetry.topics import Topics  # noqa: E402
-from support.metrics import samples, scrape  # noqa: E402
-from support.mosquitto import Mosquitto  # noqa: E402
-from support.services import Service, install_model  # noqa: E402
+
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 

@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 import psutil
+from support.mosquitto import Mosquitto
+from support.outputs import PREFIX, Camera, Outputs, Receiver, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "outputs-service" / "tests")]
 
-from outputs_helpers import PREFIX, Camera, Outputs, Receiver, wait_for  # noqa: E402
-from support.mosquitto import Mosquitto  # noqa: E402
 
 LABELS = ["sneakers", "running", "flip-flops", "sandals", "boots", "slippers", "clogs", "heels"]
 

@@ -34,16 +34,15 @@ import cv2
 import numpy as np
 import psutil
 from aiohttp import ClientSession
+from camera_service.privacy.anonymizer import DETECT_PERIOD
+from camera_service.privacy.detector import CenterFace
+from support.faces import BACKGROUNDS, compose, iou, jumps, random_scene, walk
+from support.float_centerface import FloatCenterFace
+from support.metrics import samples, scrape
+from support.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from camera_service.privacy.anonymizer import DETECT_PERIOD  # noqa: E402
-from camera_service.privacy.detector import CenterFace  # noqa: E402
-from support.faces import BACKGROUNDS, compose, iou, jumps, random_scene, walk  # noqa: E402
-from support.float_centerface import FloatCenterFace  # noqa: E402
-from support.metrics import samples, scrape  # noqa: E402
-from support.services import free_port  # noqa: E402
 
 SIZES = (24, 30, 40, 60, 90, 130, 200)
 FLOAT_INPUTS = ((320, 256), (416, 320), (640, 480))

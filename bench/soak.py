@@ -39,14 +39,13 @@ from pathlib import Path
 
 import psutil
 from aiohttp import ClientSession
+from camera import one_peer  # bench/camera.py's aiortc viewer (this script's folder)
+from support.metrics import sample, scrape
+from support.mosquitto import subscribe
+from support.services import free_port, install_model
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench")]
 
-from camera import one_peer  # noqa: E402  (bench/camera.py's aiortc viewer)
-from support.metrics import sample, scrape  # noqa: E402
-from support.mosquitto import subscribe  # noqa: E402
-from support.services import free_port, install_model  # noqa: E402
 
 DEMO_MODEL = ROOT / "model-fetcher/src/model_fetcher/demo_model/model.tflite"
 SERVICES = {"camera": "camera_service", "inference": "inference_service",

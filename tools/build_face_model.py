@@ -26,7 +26,6 @@ import argparse
 import functools
 import logging
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -35,15 +34,13 @@ import numpy as np
 import onnx
 import skimage.data
 import skimage.util
+from camera_service.privacy.detector import CenterFace
 from onnx import shape_inference
+from support.faces import head, iou
+from support.float_centerface import SOURCE, FloatCenterFace
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "camera-service" / "src"))
 
-from camera_service.privacy.detector import CenterFace  # noqa: E402
-from support.faces import head, iou  # noqa: E402
-from support.float_centerface import SOURCE, FloatCenterFace  # noqa: E402
 
 TARGET = ROOT / "camera-service/src/camera_service/privacy/model/centerface_int8.tflite"
 BACKGROUNDS = ("brick", "chelsea", "coffee", "grass", "gravel", "horse", "rocket")

@@ -17,7 +17,6 @@ checked on fresh images before it is written.
 import argparse
 import json
 import logging
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,11 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tensorflow as tf
+from support import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from support import synthetic  # noqa: E402
 
 TEST_MODELS = ROOT / "tests" / "models"
 DEMO_DIR = ROOT / "model-fetcher" / "src" / "model_fetcher" / "demo_model"

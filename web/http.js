@@ -20,3 +20,17 @@ export function errorText(body) {
     return body.slice(0, 120).trim();
   }
 }
+
+// One JSON request (`body` sent as JSON when given); the answer's JSON, null when
+// empty. A refusal throws an Error with the answer's short reason.
+export async function requestJson(method, url, body) {
+  const init = { method, credentials: "same-origin", cache: "no-store", headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (!response.ok) throw new Error(errorText(text) || `${method} ${url}: HTTP ${response.status}`);
+  return text ? JSON.parse(text) : null;
+}

@@ -1,4 +1,4 @@
-"""`GET /metrics`: the app's own registry, read at scrape time, as the README lists it."""
+"""`GET /metrics`: the app's own registry, read at scrape time, as docs/metrics.md lists it."""
 
 import asyncio
 from dataclasses import replace
@@ -8,7 +8,7 @@ from aiohttp import ClientSession
 from camera_helpers import read_mjpeg, serve, wait_until
 from camera_service.metrics import COUNTER, METRICS, Reading
 from camera_service.telemetry.config import mqtt_settings
-from support.metrics import families, readme_metrics, sample
+from support.metrics import documented_metrics, families, sample
 from support.timing import scaled
 
 
@@ -26,7 +26,7 @@ async def scraped(http: ClientSession, server, name: str, **labels: str) -> floa
 async def test_every_metric_in_the_readme_and_no_other(service, http):
     found = families(await scrape(http, service))
     own = {name: kind for name, kind in found.items() if name.startswith("camera_")}
-    listed = readme_metrics("camera_")
+    listed = documented_metrics("camera_")
     assert own == {k: v for k, v in listed.items() if not k.startswith("camera_mqtt_")}
     for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"):
         assert name in found, name
@@ -38,7 +38,7 @@ async def test_with_mqtt_the_telemetry_metrics_too(settings, mosquitto, http):
         await wait_until(lambda: _is(scraped(http, server, "camera_mqtt_up"), 1))
         found = families(await scrape(http, server))
     own = {name: kind for name, kind in found.items() if name.startswith("camera_")}
-    assert own == readme_metrics("camera_")
+    assert own == documented_metrics("camera_")
 
 
 async def test_values_are_read_from_the_app_at_scrape_time(service, http):

@@ -3,8 +3,8 @@ import time
 import numpy as np
 import pytest
 from camera_helpers import write_images, write_video
-from camera_service.settings import Settings
-from camera_service.sources import SOURCES, SourceError, create_source
+from camera_service.settings import Settings, SettingsError
+from camera_service.sources import SOURCES, SourceError, create_source, source_forms, valid_source
 from camera_service.sources.demo import SCENE_SECONDS, DemoSource
 from camera_service.sources.file import FileSource
 from camera_service.sources.v4l2 import V4l2Source
@@ -13,6 +13,26 @@ from camera_service.sources.v4l2 import V4l2Source
 def test_registry_is_a_plain_dict_of_every_kind():
     assert isinstance(SOURCES, dict)
     assert set(SOURCES) == {"picamera2", "v4l2", "url", "file", "demo"}
+
+
+GOOD = ["auto", "demo", "picamera2", "v4l2", "v4l2:/dev/video2", "rtsp://u:p@cam/s",
+        "rtsps://cam", "http://cam/mjpg", "https://cam/x.mp4", "file:/x.mp4"]  # fmt: skip
+BAD = ["webcam", "auto:x", "demo:1", "picamera2:0", "v4l2:video0", "file:", "rtsp://a b", "ftp://x"]
+
+
+@pytest.mark.parametrize("spec", GOOD)
+def test_the_settings_take_what_the_registry_declares(spec):
+    assert valid_source(spec)
+    assert Settings.from_env({"CAMERA_SOURCE": spec}).camera_source == spec
+
+
+@pytest.mark.parametrize("spec", BAD)
+def test_the_settings_refuse_naming_every_form_of_the_registry(spec):
+    assert not valid_source(spec)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"CAMERA_SOURCE": spec})
+    assert str(caught.value).endswith(f"expected {source_forms()}")
+    assert all(kind.forms in source_forms() for kind in SOURCES.values())
 
 
 @pytest.mark.parametrize(

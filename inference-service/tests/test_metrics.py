@@ -2,7 +2,7 @@
 
 import asyncio
 
-from support.metrics import families, readme_metrics, sample
+from support.metrics import documented_metrics, families, sample
 from support.services import point_current
 from support.synthetic import color_image
 from support.timing import scaled
@@ -25,7 +25,7 @@ async def test_every_metric_in_the_readme_and_no_other(install, serve, session, 
         await ask(ws, "not a request")
     found = families(await scrape(session, url))
     own = {name: kind for name, kind in found.items() if name.startswith("inference_")}
-    assert own == readme_metrics("inference_")
+    assert own == documented_metrics("inference_")
     for name in ("process_cpu_seconds_total", "process_resident_memory_bytes", "python_info"):
         assert name in found, name
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from outputs_helpers import PREFIX, Camera, Outputs, Receiver, wait_for
 from support.mosquitto import Mosquitto, new_mosquitto  # noqa: F401  (fixtures)
+from support.outputs import PREFIX, Camera, Outputs, Receiver, wait_for
 from support.services import http_status
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from outputs_helpers import Camera, Receiver, wait_for
 from support.mosquitto import Mosquitto, make_ca, password_file
+from support.outputs import Camera, Receiver, wait_for
 from support.services import http_status
 from support.timing import scaled
 

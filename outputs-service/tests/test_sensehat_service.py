@@ -4,8 +4,8 @@ import struct
 import zlib
 from pathlib import Path
 
-from outputs_helpers import Camera, wait_for
 from outputs_service.sensehat import PALETTE
+from support.outputs import Camera, wait_for
 
 BLUE = struct.pack("<H", 0x001F) * 64  # "sneakers" is the model's third label
 RED = struct.pack("<H", 0xF800) * 64  # "flip-flops" is its first

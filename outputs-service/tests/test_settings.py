@@ -1,6 +1,7 @@
 """Every variable read once at start; a bad one stops the service with one line naming it."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from appliance_common.mqtt import default_topic_prefix, device_name
 from outputs_service.settings import Settings, SettingsError, check_runtime
 from support.timing import scaled
 
@@ -27,8 +29,15 @@ def test_defaults_follow_the_contract():
 
 
 def test_topic_prefix_falls_back_to_the_host_name():
-    assert Settings.from_env({}).topic_prefix == f"edge-camera/{socket.gethostname()}"
+    assert Settings.from_env({}).topic_prefix == f"edge-camera/{device_name({})}"
+    assert device_name({}) == re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())
     assert Settings.from_env({"MQTT_TOPIC_PREFIX": "shop/till-2"}).topic_prefix == "shop/till-2"
+
+
+def test_the_default_prefix_is_the_cameras():
+    """A device name that is no topic level (a dot, a '+') is cleaned as camera-service does."""
+    env = {"BALENA_DEVICE_UUID": "a.b+c"}
+    assert Settings.from_env(env).topic_prefix == "edge-camera/a-b-c" == default_topic_prefix(env)
 
 
 def test_mqtt_url_forms():

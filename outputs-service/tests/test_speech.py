@@ -4,7 +4,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
-from outputs_helpers import Camera, wait_for
+from support.outputs import Camera, wait_for
 
 
 def wavs(folder: Path) -> list[Path]:

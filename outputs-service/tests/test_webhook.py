@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from outputs_helpers import Camera, Receiver, wait_for
-from support.metrics import families, readme_metrics, scrape
+from support.metrics import documented_metrics, families, scrape
+from support.outputs import Camera, Receiver, wait_for
 
 
 def webhook(service) -> dict:
@@ -197,5 +197,5 @@ def test_an_outage_is_one_warning_and_the_dropped_are_counted(start_outputs, cam
 
 def test_metrics_are_the_readmes(start_outputs, receiver):
     service = start_outputs(WEBHOOK_URL=receiver.url)
-    assert families(scrape(service.port)) == readme_metrics("outputs_")
+    assert families(scrape(service.port)) == documented_metrics("outputs_")
     assert service.metric("outputs_mqtt_up") == 1

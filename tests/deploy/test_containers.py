@@ -137,11 +137,12 @@ def copied_folders(dockerfile: Path) -> list[tuple[str, str]]:
     return folders
 
 
-def test_the_services_that_use_the_store_install_model_store_first():
-    for service in ("inference-service", "model-fetcher", "camera-service"):
+def test_the_services_install_the_shared_packages_first():
+    for service in SERVICES:
         commands = pip_commands(ROOT / service / "Dockerfile.template")
         installs = [args[-1] for args in commands if args[:1] == ["--no-deps"]]
-        assert installs == ["./model-store", f"./{service}"], installs
+        store = [] if service == "outputs-service" else ["./model-store"]
+        assert installs == ["./appliance-common", *store, f"./{service}"], installs
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -150,7 +151,7 @@ def test_service_installs_exactly_as_its_dockerfile_does(service, tmp_path):
     commands = pip_commands(dockerfile)
     assert commands, "the Dockerfile installs nothing with pip"
     # The image's WORKDIR holds the folders `COPY` puts there (the service, and
-    # model-store for the three that use it), less what .dockerignore leaves out;
+    # the shared packages it installs first), less what .dockerignore leaves out;
     # building in a copy leaves the checkout clean.
     workdir = tmp_path / "src"
     sent = (ROOT / ".dockerignore").read_text().splitlines()

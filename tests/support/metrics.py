@@ -31,7 +31,7 @@ def sample(text: str, name: str, /, **labels: str) -> float:
 
 
 def families(text: str) -> dict[str, str]:
-    """{name as the README writes it: type} of every metric family in a text-format scrape.
+    """{name as docs/metrics.md writes it: type} of every metric family in a text-format scrape.
 
     The parser drops a counter's `_total`; it is put back. The text format
     shows an info metric as a gauge named `…_info`, and `_created` times as
@@ -50,10 +50,9 @@ def families(text: str) -> dict[str, str]:
     return found
 
 
-def readme_metrics(prefix: str) -> dict[str, str]:
-    """{name: type} of the README's Metrics table rows whose name starts with PREFIX."""
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = text.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+def documented_metrics(prefix: str) -> dict[str, str]:
+    """{name: type} of docs/metrics.md's table rows whose name starts with PREFIX."""
+    section = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
     rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
     return {
         cells[1].strip().strip("`"): cells[2].strip()

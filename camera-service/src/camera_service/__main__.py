@@ -5,6 +5,7 @@ import logging
 import sys
 
 import cv2
+from appliance_common.startup import bad_settings, setup_logging
 
 from . import serving
 from .app import create_app
@@ -14,15 +15,12 @@ log = logging.getLogger(__name__)
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     logging.getLogger("aioice").setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        sys.stderr.write(f"camera-service: {error}\n")
-        sys.exit(2)
+        sys.exit(bad_settings("camera-service", error))
     log.info("Starting with %r", settings)
     # One OpenCV thread: each resize, encode and face detection runs on the
     # thread that asked for it. Spreading them over the cores costs more CPU

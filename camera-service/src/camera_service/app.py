@@ -1,4 +1,10 @@
-"""The aiohttp application: routes, state on the app, background tasks."""
+"""The aiohttp application: the core (capture, streams, events, inference), then the parts.
+
+Each feature is a part (`part.py`): privacy, counts, clips, collection,
+telemetry, the model routes. `PARTS` lists them; the app gives each every
+inference result, its routes, its background, its /api/status block and its
+metrics.
+"""
 
 import asyncio
 import json
@@ -7,19 +13,22 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
+from appliance_common.settings import redact_url
 
-from . import auth, bodies, counts, metrics, privacy
+from . import auth, bodies, metrics, privacy
 from .capture import Capture
 from .clips import part as clips
-from .collect import routes as collect_routes
-from .collect.collector import Collector
+from .collect import part as collect
+from .counts import part as counts
 from .events import Events, sse
 from .inference_client import InferenceClient
 from .mjpeg import MjpegStream
-from .models import routes as model_routes
-from .settings import Settings, redact_url
+from .models import part as models
+from .part import Core, Part
+from .privacy import part as privacy_part
+from .settings import Settings
 from .sources import AutoState, create_source
-from .telemetry import TELEMETRY, Telemetry, publish_counts, telemetry_ctx, telemetry_metrics
+from .telemetry import part as telemetry
 from .webrtc import OfferError, TooManyPeers, WebRtc, ice_config, parse_offer
 
 log = logging.getLogger(__name__)
@@ -38,6 +47,10 @@ CLOSING = web.AppKey("closing", asyncio.Event)
 RESULT_LISTENERS = web.AppKey("result_listeners", list)
 STARTED = web.AppKey("started", float)
 AUTO = web.AppKey("auto", AutoState)  # what CAMERA_SOURCE=auto chose, for /api/status
+PARTS_BUILT = web.AppKey("parts", list)
+
+# The features, each a folder with a `part(app, core)`; results reach them in this order.
+PARTS = (privacy_part.part, counts.part, clips.part, collect.part, telemetry.part, models.part)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -54,19 +67,27 @@ def create_app(settings: Settings) -> web.Application:
         )
     app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[SETTINGS] = settings
-    _build_parts(app, settings)
-    app.cleanup_ctx.append(privacy.background)
-    app.cleanup_ctx.append(_background)
-    app.cleanup_ctx.append(counts.background)
-    app.cleanup_ctx.append(clips.background(app[WEBRTC].h264))
-    if TELEMETRY in app:
-        app.cleanup_ctx.append(telemetry_ctx)
+    core = _build_core(app, settings)
+    parts = app[PARTS_BUILT] = [build(app, core) for build in PARTS]
+    for part in parts:
+        app[RESULT_LISTENERS].extend([part.on_result] if part.on_result else [])
+    app[metrics.METRICS] = metrics.create_registry(
+        *_core_metrics(app), *(reading for part in parts for reading in part.metrics)
+    )
+    _add_backgrounds(app, parts)
     app.on_shutdown.append(_close_streams)
-    _add_routes(app)
+    _add_routes(app, parts)
     return app
 
 
-def _build_parts(app: web.Application, settings: Settings) -> None:
+def _add_backgrounds(app: web.Application, parts: list[Part]) -> None:
+    """Privacy's detector before the capture (it stops after it), then the core, then the rest."""
+    first = [p.background for p in parts if p.background and p.before_capture]
+    rest = [p.background for p in parts if p.background and not p.before_capture]
+    app.cleanup_ctx.extend([*first, _background, *rest])
+
+
+def _build_core(app: web.Application, settings: Settings) -> Core:
     auto = app[AUTO] = AutoState()
     anonymizer = privacy.build(settings)
     capture = Capture(
@@ -77,8 +98,8 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         anonymize=anonymizer,  # everything that leaves the service reads frames after this
     )
     events = Events()
-    # Everything that acts on inference results (the page's events, counts,
-    # telemetry, the sampler) appends a callable here; each gets every result.
+    # Everything that acts on inference results (the page's events, then each
+    # part's on_result) is a callable here; each gets every result.
     listeners: list[Callable[[dict], None]] = [lambda result: events.publish("result", result)]
     app[RESULT_LISTENERS] = listeners
     app[CAPTURE] = capture
@@ -93,49 +114,23 @@ def _build_parts(app: web.Application, settings: Settings) -> None:
         # In privacy mode inference gets the raw frame: its JPEG must never be the stream's.
         jpeg_of=app[MJPEG].jpeg_of if anonymizer is None else None,
     )
-    tally = counts.Counts(settings.count_interval, faces_from_detector=anonymizer is not None)
-    app[counts.COUNTS] = tally
-    listeners.append(lambda result: tally.add_result(result, app[INFERENCE].model))
-    tally.listeners.append(lambda window: events.publish("counts", window))
-    tally.listeners.append(lambda window: publish_counts(app, window))  # P/counts
-    if anonymizer is not None:
-        app[privacy.PRIVACY] = anonymizer
-        anonymizer.attach(capture)
-        listeners.append(anonymizer.on_result)
-        anonymizer.listeners.append(lambda detection: tally.add_faces(len(detection.boxes)))
     app[CLOSING] = asyncio.Event()
     app[STARTED] = time.monotonic()
-    recorder = clips.build(settings.clips, settings.fps)
-    app[metrics.METRICS] = metrics.create_registry(
-        *metrics.camera_metrics(
-            capture,
-            app[MJPEG],
-            app[INFERENCE],
-            app[WEBRTC].h264,
-            lambda: camera_state(capture) == "running",
-            lambda: viewers(app),
-        ),
-        *privacy.metrics(anonymizer),
-        *clips.metrics(recorder),
+    return Core(
+        settings, capture, events, app[MJPEG], app[WEBRTC], app[INFERENCE], anonymizer,
+        lambda: status(app),
+    )  # fmt: skip
+
+
+def _core_metrics(app: web.Application) -> list[object]:
+    return metrics.camera_metrics(
+        app[CAPTURE],
+        app[MJPEG],
+        app[INFERENCE],
+        app[WEBRTC].h264,
+        lambda: camera_state(app[CAPTURE]) == "running",
+        lambda: viewers(app),
     )
-    if recorder is not None:
-        app[clips.RECORDER] = recorder
-        listeners.append(recorder.on_result)
-        recorder.listeners.append(lambda record: events.publish("clip", record))
-        recorder.listeners.append(lambda record: _publish_clip(app, record))
-    collector = Collector(settings.collect, capture, events.publish)
-    app[collect_routes.COLLECTOR] = collector
-    listeners.append(collector.on_result)
-    if settings.mqtt is not None:
-        app[TELEMETRY] = Telemetry(settings.mqtt, app[MJPEG].snapshot, lambda: status(app))
-        listeners.append(app[TELEMETRY].on_result)
-        for reading in telemetry_metrics(app[TELEMETRY]):
-            app[metrics.METRICS].register(reading)
-
-
-def _publish_clip(app: web.Application, record: dict) -> None:
-    if TELEMETRY in app:
-        app[TELEMETRY].publish_clip(record)  # P/clip
 
 
 def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
@@ -146,7 +141,7 @@ def _dispatch(listeners: list[Callable[[dict], None]], result: dict) -> None:
             log.exception("A result listener failed")
 
 
-def _add_routes(app: web.Application) -> None:
+def _add_routes(app: web.Application, parts: list[Part]) -> None:
     app.router.add_get("/", index)
     app.router.add_post("/offer", offer)
     app.router.add_get("/ice-config", ice_config_route)
@@ -155,12 +150,11 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_get("/api/results", results)
     app.router.add_get("/api/events", events_route)
     app.router.add_get("/api/status", status_route)
-    app.router.add_get("/api/counts", counts.counts_route)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics.route)
-    collect_routes.add_routes(app)
-    clips.add_routes(app)
-    model_routes.add_routes(app, app[SETTINGS].model_dir)
+    for part in parts:
+        if part.add_routes is not None:
+            part.add_routes(app)
     app.router.add_get("/{path:.+}", static)  # last: the web UI's other files
 
 
@@ -171,7 +165,6 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[MJPEG].run(), name="mjpeg-encoder"),
         asyncio.create_task(app[INFERENCE].run(), name="inference-client"),
         asyncio.create_task(_watch_status(app), name="status-events"),
-        asyncio.create_task(app[collect_routes.COLLECTOR].run(), name="collect"),
     ]
     yield
     for task in tasks:
@@ -248,13 +241,9 @@ def status(app: web.Application) -> dict:
         },
         "viewers": viewers(app),
         "h264": {"encoder": app[WEBRTC].h264.encoder},  # null until the encoder first runs
-        "privacy": privacy.status(app),
         "auth": settings.auth_enabled,
-        "collect": app[collect_routes.COLLECTOR].status(),
         "uptime": round(time.monotonic() - app[STARTED], 1),
-        "mqtt": app[TELEMETRY].block() if TELEMETRY in app else None,
-        "clips": clips.status(app),
-        "models": model_routes.status(app),
+        **{p.status_key: p.status() for p in app[PARTS_BUILT] if p.status_key and p.status},
     }
 
 

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 import cv2
+from appliance_common.settings import redact_url
+from prometheus_client import Histogram
 
 from .capture import Capture, Frame
-from .metrics import latency_histogram
-from .settings import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ CLOSE_TIMEOUT = 0.5  # for the service's close reply: it may itself be going awa
 REPLY_TIMEOUT = 10.0
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BOX_KEYS = ("x", "y", "width", "height")
 
 
@@ -98,6 +99,16 @@ def frame_ref(frame: Frame) -> dict:
         "width": frame.width,
         "height": frame.height,
     }
+
+
+def latency_histogram() -> Histogram:
+    """The round-trip times: the client observes, the app's registry (`metrics`) exposes."""
+    return Histogram(
+        "camera_inference_latency_seconds",
+        "Frame sent to inference until its answer arrived",
+        buckets=LATENCY_BUCKETS,
+        registry=None,
+    )
 
 
 class InferenceClient:

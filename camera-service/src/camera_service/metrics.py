@@ -11,7 +11,7 @@ a metric is one `Reading` (a value your part keeps) or one prometheus-client
     )
 
 Names follow Prometheus conventions (`_total` for counters, base units such
-as `_seconds`); list a new one in the README's Metrics table.
+as `_seconds`); list a new one in docs/metrics.md's table.
 """
 
 from __future__ import annotations
@@ -24,21 +24,19 @@ from aiohttp import web
 from prometheus_client import (
     CollectorRegistry,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
 )
 from prometheus_client.aiohttp import make_aiohttp_handler
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-if TYPE_CHECKING:  # inference_client imports this module for its histogram
+if TYPE_CHECKING:
     from .capture import Capture
     from .h264 import SharedH264
     from .inference_client import InferenceClient
     from .mjpeg import MjpegStream
 
 COUNTER, GAUGE = "counter", "gauge"
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 METRICS = web.AppKey("metrics", CollectorRegistry)
 
@@ -82,16 +80,6 @@ def create_registry(*collectors: object) -> CollectorRegistry:
     for collector in collectors:
         registry.register(collector)
     return registry
-
-
-def latency_histogram() -> Histogram:
-    """The inference client's round-trip times; it observes, the app's registry exposes."""
-    return Histogram(
-        "camera_inference_latency_seconds",
-        "Frame sent to inference until its answer arrived",
-        buckets=LATENCY_BUCKETS,
-        registry=None,
-    )
 
 
 def camera_metrics(

@@ -7,27 +7,30 @@ it accepts. Passwords (and credentials inside URLs) never appear in `repr`.
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
 
-from .clips.config import ClipSettings, ClipSettingsError
-from .collect.config import CollectSettings, CollectSettingsError
+from appliance_common.settings import (
+    SettingsError,
+    fail,
+    labels,
+    number,
+    optional,
+    redact_url,
+    redacted_repr,
+)
 
-if TYPE_CHECKING:
-    from .telemetry.config import MqttSettings
+from .clips.config import ClipSettings
+from .collect.config import CollectSettings
+from .sources import source_forms, valid_source
+from .telemetry.config import MqttSettings, mqtt_settings
+
+__all__ = ["Settings", "SettingsError", "default_web_dir", "redact_url"]
 
 ROTATIONS = {"0": 0, "1": 180, "90": 90, "180": 180, "270": 270}
-SOURCE_FORMS = (
-    "auto, demo, picamera2, v4l2, v4l2:/dev/videoN, rtsp://..., http(s)://... or file:PATH"
-)
 PRIVACY_MODES = ("off", "blur", "pixelate", "fill")
+LABELS_FORMS = "labels separated by commas, e.g. face,person (each 1 to 64 printable characters)"
 _SECRET_FIELDS = {"password", "turn_password", "turn_username"}
-
-
-class SettingsError(ValueError):
-    """A variable has a value the service cannot use; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class Settings:
     privacy_labels: tuple[str, ...] = ("face",)
     count_interval: float = 10.0
     collect: CollectSettings = field(default_factory=CollectSettings)
-    mqtt: "MqttSettings | None" = None  # telemetry; None when MQTT_URL is unset
+    mqtt: MqttSettings | None = None  # telemetry; None when MQTT_URL is unset
     clips: ClipSettings = field(default_factory=ClipSettings)
     model_dir: Path = Path("/data/models")  # the model store the model routes install into
 
@@ -61,29 +64,19 @@ class Settings:
         return bool(self.username) and bool(self.password)
 
     def __repr__(self) -> str:
-        shown = []
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name in _SECRET_FIELDS:
-                value = "***" if value else None
-            elif isinstance(value, str):
-                value = redact_url(value)
-            shown.append(f"{item.name}={value!r}")
-        return f"Settings({', '.join(shown)})"
+        return redacted_repr(self, secrets=_SECRET_FIELDS)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
-        from .telemetry.config import mqtt_settings  # it imports this module
-
         env = os.environ if env is None else env
         width, height = _resolution(env)
         username, password = _credentials(env)
         return cls(
-            port=_number(env, "PORT", int, "8080", "a port number from 0 to 65535", 0, 65535),
+            port=number(env, "PORT", int, "8080", "a port number from 0 to 65535", 0, 65535),
             camera_source=_source(env),
             width=width,
             height=height,
-            fps=_number(
+            fps=number(
                 env, "CAMERA_FPS", float, "30", "a number of frames per second, 1 to 120", 1, 120
             ),
             rotation=_rotation(env),
@@ -91,10 +84,10 @@ class Settings:
             password=password,
             stun_server=_ice_url(env, "STUN_SERVER", ("stun:", "stuns:")),
             turn_server=_ice_url(env, "TURN_SERVER", ("turn:", "turns:")),
-            turn_username=_optional(env, "TURN_USERNAME"),
-            turn_password=_optional(env, "TURN_PASSWORD"),
+            turn_username=optional(env, "TURN_USERNAME"),
+            turn_password=optional(env, "TURN_PASSWORD"),
             inference_url=_ws_url(env),
-            inference_interval=_number(
+            inference_interval=number(
                 env,
                 "INFERENCE_INTERVAL",
                 float,
@@ -104,22 +97,22 @@ class Settings:
                 3600,
             ),
             web_dir=Path(env.get("WEB_DIR", "").strip() or default_web_dir()),
-            max_peers=_number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
+            max_peers=number(env, "MAX_PEERS", int, "8", "a whole number from 1 to 100", 1, 100),
             privacy=_choice(env, "PRIVACY", PRIVACY_MODES),
-            privacy_labels=_labels(env, "PRIVACY_LABELS", "face"),
-            count_interval=_number(
+            privacy_labels=labels(env, "PRIVACY_LABELS", "face", LABELS_FORMS),
+            count_interval=number(
                 env, "COUNT_INTERVAL", float, "10", "seconds from 1 to 3600", 1, 3600
             ),
-            collect=_collect(env),
+            collect=CollectSettings.from_env(env),
             mqtt=mqtt_settings(env),
-            clips=_clips(env),
+            clips=ClipSettings.from_env(env),
             model_dir=Path(env.get("MODEL_DIR", "").strip() or "/data/models"),
         )
 
 
 def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """`username` and `password`, both or neither: half a pair would leave the stream open."""
-    username, password = _optional(env, "username"), _optional(env, "password")
+    username, password = optional(env, "username"), optional(env, "password")
     if bool(username) != bool(password):
         missing, given = ("password", "username") if username else ("username", "password")
         raise SettingsError(
@@ -129,20 +122,6 @@ def _credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     return username, password
 
 
-def _collect(env: Mapping[str, str]) -> CollectSettings:
-    try:
-        return CollectSettings.from_env(env)
-    except CollectSettingsError as error:
-        raise SettingsError(str(error)) from None
-
-
-def _clips(env: Mapping[str, str]) -> ClipSettings:
-    try:
-        return ClipSettings.from_env(env)
-    except ClipSettingsError as error:
-        raise SettingsError(str(error)) from None
-
-
 def default_web_dir() -> Path:
     """The page inside the package (any built install), else the checkout's `web/` (editable)."""
     here = Path(__file__).resolve()
@@ -150,98 +129,54 @@ def default_web_dir() -> Path:
     return packaged if (packaged / "index.html").is_file() else here.parents[3] / "web"
 
 
-def redact_url(text: str) -> str:
-    """Hide the password of a URL such as rtsp://user:secret@host/; other text is unchanged."""
-    if "://" not in text or "@" not in text:
-        return text
-    parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _optional(env: Mapping[str, str], name: str) -> str | None:
-    return env.get(name, "").strip() or None
-
-
-def _fail(name: str, raw: str, accepts: str) -> SettingsError:
-    return SettingsError(f"{name}={raw!r} is not valid: expected {accepts}")
-
-
-def _number(env, name, kind, default, accepts, low, high):
-    raw = env.get(name, "").strip() or default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise _fail(name, raw, accepts) from None
-    if value != value or not low <= value <= high:
-        raise _fail(name, raw, accepts)
-    return value
-
-
 def _resolution(env: Mapping[str, str]) -> tuple[int, int]:
     raw = env.get("CAMERA_RESOLUTION", "").strip() or "640x480"
     match = re.fullmatch(r"(\d{2,5})\s*[xX×]\s*(\d{2,5})", raw)
     accepts = "WIDTHxHEIGHT, e.g. 640x480 (each 16 to 4096, even)"
     if not match:
-        raise _fail("CAMERA_RESOLUTION", raw, accepts)
+        raise fail("CAMERA_RESOLUTION", raw, accepts)
     width, height = int(match[1]), int(match[2])
     if not (16 <= width <= 4096 and 16 <= height <= 4096) or width % 2 or height % 2:
-        raise _fail("CAMERA_RESOLUTION", raw, accepts)
+        raise fail("CAMERA_RESOLUTION", raw, accepts)
     return width, height
 
 
 def _rotation(env: Mapping[str, str]) -> int:
     raw = env.get("rotation", "").strip() or "0"
     if raw not in ROTATIONS:
-        raise _fail("rotation", raw, "0, 90, 180, 270, or 1 (= 180)")
+        raise fail("rotation", raw, "0, 90, 180, 270, or 1 (= 180)")
     return ROTATIONS[raw]
 
 
 def _source(env: Mapping[str, str]) -> str:
     raw = env.get("CAMERA_SOURCE", "").strip() or "auto"
-    simple = raw in ("auto", "demo", "picamera2", "v4l2")
-    device = re.fullmatch(r"v4l2:/dev/\S+", raw) is not None
-    url = re.match(r"(rtsp|rtsps|http|https)://\S+$", raw) is not None
-    file = raw.startswith("file:") and len(raw) > len("file:")
-    if not (simple or device or url or file):
-        raise _fail("CAMERA_SOURCE", redact_url(raw), SOURCE_FORMS)
+    if not valid_source(raw):
+        raise fail("CAMERA_SOURCE", redact_url(raw), source_forms())
     return raw
 
 
 def _ice_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
-    raw = _optional(env, name)
+    raw = optional(env, name)
     if raw is None:
         return None
     if not raw.startswith(schemes):
         raw = f"{schemes[0]}{raw}"  # balena-cam users wrote plain host:port
     if not re.fullmatch(r"[a-z]+:[^\s/]+(\?transport=(udp|tcp))?", raw):
-        raise _fail(name, raw, f"{schemes[0]}HOST[:PORT] or HOST[:PORT]")
+        raise fail(name, raw, f"{schemes[0]}HOST[:PORT] or HOST[:PORT]")
     return raw
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     raw = env.get(name, "").strip() or choices[0]
     if raw.lower() not in choices:
-        raise _fail(name, raw, ", ".join(choices))
+        raise fail(name, raw, ", ".join(choices))
     return raw.lower()
-
-
-def _labels(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
-    raw = env.get(name, "").strip() or default
-    labels = tuple(label.strip() for label in raw.split(","))
-    accepts = "labels separated by commas, e.g. face,person (each 1 to 64 printable characters)"
-    if not all(0 < len(label) <= 64 and label.isprintable() for label in labels):
-        raise _fail(name, raw, accepts)
-    return labels
 
 
 def _ws_url(env: Mapping[str, str]) -> str:
     raw = env.get("INFERENCE_URL", "").strip() or "ws://127.0.0.1:8765"
     if not re.match(r"wss?://[^\s/]+", raw):
-        raise _fail(
+        raise fail(
             "INFERENCE_URL", redact_url(raw), "a ws:// or wss:// URL, e.g. ws://127.0.0.1:8765"
         )
     return raw

@@ -2,19 +2,18 @@
 
 import ctypes
 import ctypes.util
-import errno
 import logging
 import sys
 
 from aiohttp import web
+from appliance_common.startup import bad_settings, cannot_listen, setup_logging
 
 from .server import SHUTDOWN_TIMEOUT, create_app
 from .settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-
-CANNOT_LISTEN = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+SERVICE = "inference-service"
 M_TOP_PAD = -2  # glibc mallopt parameter
 TOP_PAD_BYTES = 16 * 1024 * 1024
 
@@ -36,14 +35,11 @@ def keep_heap_padding() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        sys.stderr.write(f"inference-service: {error}\n")
-        sys.exit(2)
+        sys.exit(bad_settings(SERVICE, error))
     keep_heap_padding()
     log.info("Serving on port %s, models from %s", settings.port, settings.model_dir)
     try:
@@ -51,10 +47,7 @@ def main() -> None:
             create_app(settings), port=settings.port, print=None, shutdown_timeout=SHUTDOWN_TIMEOUT
         )
     except OSError as error:
-        if error.errno not in CANNOT_LISTEN:
-            raise
-        sys.stderr.write(f"inference-service: cannot listen on PORT={settings.port}: {error}\n")
-        sys.exit(1)
+        sys.exit(cannot_listen(SERVICE, settings.port, error))
 
 
 if __name__ == "__main__":

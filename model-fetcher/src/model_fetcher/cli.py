@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from appliance_common.startup import bad_settings, setup_logging
 from model_store import RESIZE_MODES, ModelError, ModelStore, StoreError
 
 from .edge_impulse import KEY_FIX, EdgeImpulseClient, Stopped
@@ -39,14 +40,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging()
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        sys.stderr.write(f"model-fetcher: {error}\n")
-        return 2
+        return bad_settings("model-fetcher", error)
     store = ModelStore(settings.model_dir)
     if args.command == "import":
         return run_import(store, args)

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from appliance_common.edge_impulse import api_key
+from appliance_common.settings import SettingsError, fail
+
 DEFAULT_API_URL = "https://studio.edgeimpulse.com/v1"
 DEFAULT_MODEL_DIR = "/data/models"
 DEFAULT_POLL_INTERVAL = 600.0
@@ -25,8 +28,7 @@ DEPLOYMENT_TYPES = {
 }
 
 
-class SettingsError(ValueError):
-    """A variable has a value the fetcher cannot use; the message names it."""
+__all__ = ["Settings", "SettingsError"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
         return cls(
-            api_key=_api_key(env),
+            api_key=api_key(env),
             project_id=_optional_id(env, "EI_PROJECT_ID"),
             impulse_id=_optional_id(env, "EI_IMPULSE_ID"),
             api_url=_api_url(env),
@@ -59,25 +61,12 @@ class Settings:
         )
 
 
-def _api_key(env: Mapping[str, str]) -> str | None:
-    key = env.get("EI_API_KEY", "").strip()
-    if not key:
-        return None
-    if any(ch.isspace() for ch in key) or not key.isprintable():
-        # The value itself is never echoed: it is a secret.
-        raise SettingsError(
-            "EI_API_KEY is not valid: expected the project's API key (ei_…) from "
-            "Edge Impulse Studio, Dashboard > Keys, without spaces"
-        )
-    return key
-
-
 def _optional_id(env: Mapping[str, str], name: str) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name}={raw!r} is not valid: expected a whole number of at least 1")
+        raise fail(name, raw, "a whole number of at least 1")
     return int(raw)
 
 
@@ -110,7 +99,7 @@ def _poll_interval(env: Mapping[str, str]) -> float:
 def _model_runtime(env: Mapping[str, str]) -> str:
     raw = env.get("MODEL_RUNTIME", "").strip() or "auto"
     if raw not in MODEL_RUNTIMES:
-        raise SettingsError(f"MODEL_RUNTIME={raw!r} is not valid: expected auto, tflite or eim")
+        raise fail("MODEL_RUNTIME", raw, "auto, tflite or eim")
     return raw
 
 

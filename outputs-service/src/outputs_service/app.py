@@ -5,18 +5,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from functools import partial
-from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
 from . import metrics
 from .mqtt import Subscriber
-from .router import Outputs, Router
-from .sensehat import Display, Framebuffer, find_framebuffer
-from .settings import Settings, url_origin
-from .speech import Speaker, make_work_dir
-from .webhook import Webhook
+from .output import Context, Output
+from .outputs import OUTPUTS
+from .router import Router
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +21,7 @@ SETTINGS = web.AppKey("settings", Settings)
 ROUTER = web.AppKey("router", Router)
 SUBSCRIBER = web.AppKey("subscriber", Subscriber)
 TASKS = web.AppKey("tasks", list)
+BUILT = web.AppKey("outputs", dict)  # name in OUTPUTS -> the Output built
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -36,50 +34,13 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def framebuffer_path(settings: Settings) -> Path | None:
-    """The LED matrix to write to: SENSEHAT_FB, else the one found by name; None when off."""
-    if settings.sensehat == "off":
-        return None
-    if settings.sensehat_fb is not None:
-        return settings.sensehat_fb
-    return find_framebuffer(settings.sysfs_graphics, settings.dev_dir)
-
-
-def _display(settings: Settings) -> Display | None:
-    if settings.sensehat == "off":
-        return None
-    path = framebuffer_path(settings)
-    if path is None:
-        log.info("No Sense HAT LED matrix (no framebuffer named 'RPi-Sense FB'); display off")
-        return Display(None, settings.sensehat)
-    try:
-        framebuffer = Framebuffer(path)
-    except OSError as error:
-        log.warning("Cannot open the Sense HAT framebuffer %s: %s; display off", path, error)
-        display = Display(None, settings.sensehat)
-        display.error = str(error)
-        return display
-    log.info("Sense HAT LED matrix at %s", path)
-    return Display(framebuffer, settings.sensehat)
-
-
 async def _outputs_ctx(app: web.Application, settings: Settings) -> AsyncIterator[None]:
     async with contextlib.AsyncExitStack() as stack:
-        outputs = Outputs(display=_display(settings))
         wants_value = settings.speak and "{value" in settings.speak_template
-        router = Router(settings.topic_prefix, outputs, wants_value=wants_value)
-        if settings.speak:
-            work = stack.enter_context(make_work_dir())
-            outputs.speaker = Speaker(settings, Path(work), router.value_of)
-            _spawn(app, outputs.speaker.serve(), "speech")
-            log.info("Speech on: voice %s to %s", settings.speak_voice, settings.audio_output)
-        if settings.webhook_url:
-            session = await stack.enter_async_context(aiohttp.ClientSession())
-            outputs.webhook = Webhook(settings.webhook_url, session, settings.webhook_queue)
-            _spawn(app, outputs.webhook.serve(), "webhook")
-            log.info("Webhook on: %s", url_origin(settings.webhook_url))
-        if outputs.display is not None:
-            stack.push_async_callback(outputs.display.close)
+        router = Router(settings.topic_prefix, wants_value=wants_value)
+        context = Context(stack, partial(_spawn, app), router.value_of)
+        app[BUILT] = await _build_outputs(settings, context)
+        router.outputs = list(app[BUILT].values())
         subscriber = Subscriber(settings.mqtt, router.topics(), router.handle)
         app[ROUTER], app[SUBSCRIBER] = router, subscriber
         listening = asyncio.create_task(subscriber.run(), name="mqtt")
@@ -89,6 +50,16 @@ async def _outputs_ctx(app: web.Application, settings: Settings) -> AsyncIterato
         finally:
             await subscriber.stop(listening)
             await _cancel(app[TASKS])
+
+
+async def _build_outputs(settings: Settings, context: Context) -> dict[str, Output]:
+    """Each output of the registry that the settings turn on, by name."""
+    built = {}
+    for name, slot in OUTPUTS.items():
+        output = await slot.build(settings, context)
+        if output is not None:
+            built[name] = output
+    return built
 
 
 def _spawn(app: web.Application, work: Coroutine, name: str) -> None:
@@ -107,18 +78,17 @@ async def healthz(request: web.Request) -> web.Response:
     """What each output is doing; 200 while the broker is connected, else 503."""
     app = request.app
     settings, router, subscriber = app[SETTINGS], app[ROUTER], app[SUBSCRIBER]
-    outputs = router.outputs
     body = {
         "status": "ok" if subscriber.state == "connected" else "degraded",
         "topic_prefix": settings.topic_prefix,
         "mqtt": subscriber.status(),
         "messages": router.status(),
-        "speech": outputs.speaker.status() if outputs.speaker else {"enabled": False},
-        "sensehat": outputs.display.status() if outputs.display else {"mode": "off"},
-        "webhook": outputs.webhook.status() if outputs.webhook else {"enabled": False},
     }
+    for name, slot in OUTPUTS.items():
+        output = app[BUILT].get(name)
+        body[name] = output.status() if output is not None else dict(slot.off)
     return web.json_response(body, status=200 if subscriber.state == "connected" else 503)
 
 
 async def metrics_route(request: web.Request) -> web.Response:
-    return metrics.response(request.app[SUBSCRIBER], request.app[ROUTER].outputs.webhook)
+    return metrics.response(request.app[SUBSCRIBER], request.app[BUILT].values())

@@ -23,12 +23,10 @@ from dataclasses import dataclass
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError  # not re-exported by the package
-
-from .settings import MqttTarget
+from appliance_common.mqtt import Backoff, MqttTarget, describe_error
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
 KEEPALIVE = 30
 CONNECT_TIMEOUT = 1.0  # seconds for the TCP connect, then again for the TLS handshake
 ACK_TIMEOUT = 10.0  # seconds for CONNACK and SUBACK
@@ -65,22 +63,18 @@ class Subscriber:
     async def run(self) -> None:
         """Connect, listen, and on any loss wait and connect again, until `stop`."""
         log.info("Connecting to MQTT at %s:%s", self.target.host, self.target.port)
-        backoff = BACKOFF_FIRST
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 async with self._client() as client:
-                    backoff = BACKOFF_FIRST
+                    backoff.reset()
                     await self._session(client)
             except MqttConnectError as error:
                 self._set_state("refused", f"broker refused the connection: {error}")
             except aiomqtt.MqttError as error:
                 self._lost(error)
-            if self._stopping.is_set():
-                break
-            try:
-                await asyncio.wait_for(self._stopping.wait(), backoff)
-            except TimeoutError:
-                backoff = min(backoff * 2, BACKOFF_MAX)
+            if not self._stopping.is_set():
+                await backoff.pause(self._stopping)
 
     async def stop(self, task: asyncio.Task) -> None:
         """End `task` (running `run`): a clean DISCONNECT if connected, else at once."""
@@ -157,9 +151,11 @@ class Subscriber:
 
     def _lost(self, error: aiomqtt.MqttError) -> None:
         if self.state == "connected":
-            self._set_state("disconnected", f"connection lost: {_describe(error)}; reconnecting")
+            self._set_state(
+                "disconnected", f"connection lost: {describe_error(error)}; reconnecting"
+            )
         else:
-            self._set_state("unreachable", f"cannot connect: {_describe(error)}; retrying")
+            self._set_state("unreachable", f"cannot connect: {describe_error(error)}; retrying")
 
     def _set_state(self, state: str, error: str | None) -> None:
         if self._stopping.is_set():
@@ -168,11 +164,3 @@ class Subscriber:
             level = logging.INFO if state == "connected" else logging.WARNING
             log.log(level, "MQTT %s%s", state, f": {error}" if error else "")
         self.state, self.error = state, error
-
-
-def _describe(error: Exception) -> str:
-    cause = error.__cause__ or error.__context__
-    text = str(error).strip() or type(error).__name__
-    if cause is not None and str(cause).strip() and str(cause) not in text:
-        text = f"{text}: {cause}"
-    return text[:200]

@@ -1,11 +1,13 @@
 """From the camera's topics to the outputs.
 
-`P/label` (retained text) is the top label: only a change reaches speech and
-the display, so the same label, delivered again after a reconnect, is not
-said twice. `P/event` (JSON) goes to the webhook. `P/status` (retained JSON)
-gives the model's label list for the display's colours. `P/result` is
+`P/label` (retained text) is the top label: only a change reaches the outputs
+(as a `LABEL`), so the same label, delivered again after a reconnect, is not
+said twice. `P/event` (JSON) is an `EVENT`. `P/status` (retained JSON) gives
+the model's label list (`LABELS`, for the display's colours). `P/result` is
 followed only when `SPEAK_TEMPLATE` says `{value}`, for the top label's score.
 A message that is not what the contract says is logged, counted and dropped.
+The router knows no output by name: each takes every `Routed` message and
+acts on the kinds it wants (`output.py`).
 """
 
 import asyncio
@@ -14,9 +16,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .mqtt import Message
-from .sensehat import Display
-from .speech import Speaker
-from .webhook import Webhook
+from .output import EVENT, LABEL, LABELS, Output, Routed
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +24,9 @@ MAX_LABEL = 200
 
 
 @dataclass
-class Outputs:
-    speaker: Speaker | None = None
-    display: Display | None = None
-    webhook: Webhook | None = None
-
-
-@dataclass
 class Router:
     prefix: str
-    outputs: Outputs
+    outputs: list[Output] = field(default_factory=list)
     wants_value: bool = False
     label: str | None = None
     received: dict = field(default_factory=lambda: {"label": 0, "event": 0, "status": 0})
@@ -99,25 +92,25 @@ class Router:
             return
         self.label = label
         self.changes += 1
-        if self.outputs.speaker:
-            self.outputs.speaker.hear(label)
-        if self.outputs.display:
-            self.outputs.display.show(label)
+        self._send(Routed(LABEL, label=label))
 
     def _on_event(self, payload: bytes) -> None:
         event = _json_object(payload)
         if not isinstance(event.get("label"), str):
             raise BadMessage("an event needs a 'label'")
-        if self.outputs.webhook:
-            self.outputs.webhook.submit(payload)
+        self._send(Routed(EVENT, label=event["label"], payload=payload))
 
     def _on_status(self, payload: bytes) -> None:
         inference = _json_object(payload).get("inference")
         model = inference.get("model") if isinstance(inference, dict) else None
         labels = model.get("labels") if isinstance(model, dict) else None
         known = isinstance(labels, list) and all(isinstance(item, str) for item in labels)
-        if known and self.outputs.display:
-            self.outputs.display.learn_labels(labels)
+        if known:
+            self._send(Routed(LABELS, labels=tuple(labels)))
+
+    def _send(self, message: Routed) -> None:
+        for output in self.outputs:
+            output.take(message)
 
     def _on_result(self, payload: bytes) -> None:
         top = _json_object(payload).get("top")

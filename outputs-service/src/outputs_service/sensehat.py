@@ -1,9 +1,8 @@
 """The Sense HAT's 8x8 LED matrix, written directly as a framebuffer.
 
-The kernel's `rpisense-fb` driver exposes the matrix as `/dev/fbN` whose
-`/sys/class/graphics/fbN/name` is `RPi-Sense FB`: 64 pixels of RGB565,
-little-endian, row by row from the top left, 128 bytes a frame. Any file
-works the same way, which is how the tests and boards without one see it.
+The kernel's `rpisense-fb` driver exposes the matrix as a framebuffer
+(`framebuffer.py`): 64 pixels of RGB565, little-endian, row by row from the
+top left, 128 bytes a frame.
 
 Colours: one fixed colour per label index. The index is the label's place in
 the current model's label list, learnt from the retained `P/status` (its
@@ -13,17 +12,20 @@ does not hold, a stable hash of the label (CRC-32) picks the palette entry.
 
 import asyncio
 import logging
-import os
 import struct
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import font
+from .framebuffer import NAME, Framebuffer, find_framebuffer
+from .output import LABEL, LABELS, Context, Output, Routed
+from .settings import Settings
+
+__all__ = ["NAME", "Display", "Framebuffer", "build", "find_framebuffer"]
 
 log = logging.getLogger(__name__)
 
-NAME = "RPi-Sense FB"
 SIZE = 8
 FRAME_BYTES = SIZE * SIZE * 2
 SCROLL_STEP = 0.06  # seconds per column while the label scrolls by
@@ -41,22 +43,6 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 Rgb = tuple[int, int, int]
-
-
-def find_framebuffer(sysfs_graphics: Path, dev_dir: Path) -> Path | None:
-    """The device of the framebuffer named `RPi-Sense FB`, or None."""
-    try:
-        entries = sorted(sysfs_graphics.glob("fb*"))
-    except OSError:
-        return None
-    for entry in entries:
-        try:
-            name = (entry / "name").read_text(errors="replace").strip()
-        except OSError:
-            continue
-        if name == NAME:
-            return dev_dir / entry.name
-    return None
 
 
 def colour_for(label: str, labels: Sequence[str] = ()) -> Rgb:
@@ -97,21 +83,7 @@ def scroll_frames(text: str, colour: Rgb) -> list[bytes]:
     return frames
 
 
-class Framebuffer:
-    """One open device (or file); each frame is written at offset 0."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-
-    def write(self, frame: bytes) -> None:
-        os.pwrite(self._fd, frame, 0)
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-
-class Display:
+class Display(Output):
     """Shows the top label: its text scrolled once when it changes, then its colour; dark when none.
 
     A new label replaces whatever is on the matrix at once (unlike speech, a
@@ -141,6 +113,12 @@ class Display:
             "frames": self.frames,
             "error": self.error,
         }
+
+    def take(self, message: Routed) -> None:
+        if message.kind == LABEL:
+            self.show(message.label)
+        elif message.kind == LABELS:
+            self.learn_labels(list(message.labels))
 
     def show(self, label: str) -> None:
         self.label = label
@@ -191,3 +169,37 @@ class Display:
             return
         self.frames += 1
         self.error = None
+
+
+async def build(settings: Settings, context: Context) -> Display | None:
+    """The display SENSEHAT asks for (also with no matrix found: /healthz says so); None if off."""
+    if settings.sensehat == "off":
+        return None
+    display = _display(settings)
+    context.stack.push_async_callback(display.close)
+    return display
+
+
+def framebuffer_path(settings: Settings) -> Path | None:
+    """The LED matrix to write to: SENSEHAT_FB, else the one found by name; None when off."""
+    if settings.sensehat == "off":
+        return None
+    if settings.sensehat_fb is not None:
+        return settings.sensehat_fb
+    return find_framebuffer(settings.sysfs_graphics, settings.dev_dir)
+
+
+def _display(settings: Settings) -> Display:
+    path = framebuffer_path(settings)
+    if path is None:
+        log.info("No Sense HAT LED matrix (no framebuffer named 'RPi-Sense FB'); display off")
+        return Display(None, settings.sensehat)
+    try:
+        framebuffer = Framebuffer(path)
+    except OSError as error:
+        log.warning("Cannot open the Sense HAT framebuffer %s: %s; display off", path, error)
+        display = Display(None, settings.sensehat)
+        display.error = str(error)
+        return display
+    log.info("Sense HAT LED matrix at %s", path)
+    return Display(framebuffer, settings.sensehat)

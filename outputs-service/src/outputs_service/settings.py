@@ -9,16 +9,18 @@ espeak-ng there, does it know the voice, is the output folder writable.
 import os
 import re
 import shutil
-import socket
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from appliance_common.mqtt import MqttTarget, default_topic_prefix, mqtt_target
+from appliance_common.settings import SettingsError, fail, number, redacted_repr, text
 
 from .espeak import knows_voice
-from .sensehat import find_framebuffer
+from .framebuffer import find_framebuffer
 
 SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 SENSEHAT_MODES = ("auto", "on", "off")
@@ -27,19 +29,7 @@ ALSA_DEVICE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:,.=-]*")
 VOICE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+./-]*")
 
 
-class SettingsError(ValueError):
-    """A variable has a value the service cannot use; the message names it."""
-
-
-@dataclass(frozen=True)
-class MqttTarget:
-    """Where the broker is: host, port, TLS, and the credentials to use."""
-
-    host: str
-    port: int
-    tls: bool
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
+__all__ = ["MqttTarget", "Settings", "SettingsError", "check_runtime", "default_topic_prefix"]
 
 
 @dataclass(frozen=True)
@@ -69,15 +59,7 @@ class Settings:
         return None
 
     def __repr__(self) -> str:
-        shown = []
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name == "webhook_url" and value:
-                value = url_origin(value)
-            elif isinstance(value, str):
-                value = redact_url(value)
-            shown.append(f"{item.name}={value!r}")
-        return f"Settings({', '.join(shown)})"
+        return redacted_repr(self, shown={"webhook_url": url_origin})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -92,11 +74,11 @@ class Settings:
                 errors.append(str(error))
                 return None
 
-        mqtt_url = _text(env, "MQTT_URL", "mqtt://127.0.0.1:1883")
+        mqtt_url = text(env, "MQTT_URL", "mqtt://127.0.0.1:1883")
         values = {
-            "port": read(_number, "PORT", "8081", "a port number from 0 to 65535", 0, 65535),
+            "port": read(number, "PORT", int, "8081", "a port number from 0 to 65535", 0, 65535),
             "mqtt_url": mqtt_url,
-            "mqtt": read(_mqtt_target, mqtt_url),
+            "mqtt": read(mqtt_target, mqtt_url),
             "topic_prefix": read(_topic_prefix),
             "speak": read(_switch, "SPEAK", "off"),
             "speak_template": read(_template),
@@ -106,18 +88,12 @@ class Settings:
             "sensehat_fb": read(_framebuffer_path),
             "webhook_url": read(_webhook_url),
             "webhook_queue": read(
-                _number, "WEBHOOK_QUEUE", "100", "a whole number from 1 to 100000", 1, 100000
+                number, "WEBHOOK_QUEUE", int, "100", "a whole number from 1 to 100000", 1, 100000
             ),
         }
         if errors:
             raise SettingsError("\n".join(errors))
         return cls(**values)
-
-
-def default_topic_prefix(env: Mapping[str, str]) -> str:
-    """`edge-camera/<device>`: BALENA_DEVICE_UUID's first 7 characters, else the host name."""
-    device = env.get("BALENA_DEVICE_UUID", "").strip()[:7] or socket.gethostname()
-    return f"edge-camera/{device}"
 
 
 def url_origin(url: str) -> str:
@@ -131,109 +107,32 @@ def url_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{port}{rest}"
 
 
-def redact_url(text: str) -> str:
-    """Hide the password of a URL such as mqtt://user:secret@host/; other text is unchanged."""
-    if "://" not in text or "@" not in text:
-        return text
-    parts = urlsplit(text)
-    if parts.password is None:
-        return text
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def _fail(name: str, raw: str, accepts: str) -> SettingsError:
-    return SettingsError(f"{name}={raw!r} is not valid: expected {accepts}")
-
-
-def _text(env: Mapping[str, str], name: str, default: str) -> str:
-    return env.get(name, "").strip() or default
-
-
-def _number(env, name: str, default: str, accepts: str, low: int, high: int) -> int:
-    raw = _text(env, name, default)
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _fail(name, raw, accepts) from None
-    if not low <= value <= high:
-        raise _fail(name, raw, accepts)
-    return value
-
-
 def _switch(env: Mapping[str, str], name: str, default: str) -> bool:
-    raw = _text(env, name, default)
+    raw = text(env, name, default)
     if raw.lower() not in SWITCH:
-        raise _fail(name, raw, "on or off")
+        raise fail(name, raw, "on or off")
     return SWITCH[raw.lower()]
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = _text(env, name, default)
+    raw = text(env, name, default)
     if raw.lower() not in choices:
-        raise _fail(name, raw, ", ".join(choices[:-1]) + f" or {choices[-1]}")
+        raise fail(name, raw, ", ".join(choices[:-1]) + f" or {choices[-1]}")
     return raw.lower()
 
 
 def _matching(env, name: str, default: str, pattern: re.Pattern, accepts: str) -> str:
-    raw = _text(env, name, default)
+    raw = text(env, name, default)
     if not pattern.fullmatch(raw):
-        raise _fail(name, raw, accepts)
+        raise fail(name, raw, accepts)
     return raw
-
-
-def _mqtt_target(env: Mapping[str, str], url: str) -> MqttTarget:
-    """The broker, by the same rules as camera-service's MQTT_URL (`telemetry/config.py`)."""
-    accepts = "mqtt://HOST[:PORT] or mqtts://HOST[:PORT], user and password optional"
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        raise _fail("MQTT_URL", redact_url(url), accepts) from None
-    if (
-        parts.scheme not in ("mqtt", "mqtts")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or port == 0
-        or not _resolvable_name(parts.hostname)
-    ):
-        raise _fail("MQTT_URL", redact_url(url), accepts)
-    tls = parts.scheme == "mqtts"
-    username = env.get("MQTT_USERNAME", "").strip() or (
-        unquote(parts.username) if parts.username else None
-    )
-    password = env.get("MQTT_PASSWORD", "") or (unquote(parts.password) if parts.password else None)
-    if password and not username:
-        raise SettingsError(
-            "MQTT_USERNAME=<unset> is not valid: expected a user name, since a password is set "
-            "(in MQTT_PASSWORD or MQTT_URL)"
-        )
-    return MqttTarget(
-        host=parts.hostname,
-        port=port or (8883 if tls else 1883),
-        tls=tls,
-        username=username,
-        password=password,
-    )
-
-
-def _resolvable_name(host: str) -> bool:
-    """A name the resolver takes (no empty or over-long label), else connecting would raise."""
-    try:
-        host.encode("idna")
-    except UnicodeError:
-        return False
-    return True
 
 
 def _topic_prefix(env: Mapping[str, str]) -> str:
     raw = env.get("MQTT_TOPIC_PREFIX", "").strip() or default_topic_prefix(env)
     wildcard = any(char in raw for char in "+#\0")
     if wildcard or raw.startswith("/") or raw.endswith("/") or "//" in raw:
-        raise _fail(
+        raise fail(
             "MQTT_TOPIC_PREFIX",
             raw,
             "topic levels such as edge-camera/abc1234 (no +, #, empty levels or edge slashes)",
@@ -248,22 +147,22 @@ def _template(env: Mapping[str, str]) -> str:
         names = {name for _, name, _, _ in string.Formatter().parse(raw) if name is not None}
         raw.format(label="sneakers", value=91)
     except (ValueError, KeyError, IndexError, AttributeError):
-        raise _fail("SPEAK_TEMPLATE", raw, accepts) from None
+        raise fail("SPEAK_TEMPLATE", raw, accepts) from None
     if not names or not names <= TEMPLATE_FIELDS:
-        raise _fail("SPEAK_TEMPLATE", raw, accepts)
+        raise fail("SPEAK_TEMPLATE", raw, accepts)
     return raw
 
 
 def _audio_output(env: Mapping[str, str]) -> str:
-    raw = _text(env, "AUDIO_OUTPUT", "default")
+    raw = text(env, "AUDIO_OUTPUT", "default")
     accepts = "an ALSA device (default, hw:1,0, ...), pulse, or file:DIR"
     if raw.startswith("file:"):
         if not raw[len("file:") :].strip():
-            raise _fail("AUDIO_OUTPUT", raw, accepts)
+            raise fail("AUDIO_OUTPUT", raw, accepts)
         return raw
     if raw == "pulse" or ALSA_DEVICE.fullmatch(raw):
         return raw
-    raise _fail("AUDIO_OUTPUT", raw, accepts)
+    raise fail("AUDIO_OUTPUT", raw, accepts)
 
 
 def _framebuffer_path(env: Mapping[str, str]) -> Path | None:
@@ -272,7 +171,7 @@ def _framebuffer_path(env: Mapping[str, str]) -> Path | None:
         return None
     path = Path(raw)
     if path.is_dir() or not (path.exists() or path.parent.is_dir()):
-        raise _fail("SENSEHAT_FB", raw, "a framebuffer device such as /dev/fb1, or a file path")
+        raise fail("SENSEHAT_FB", raw, "a framebuffer device such as /dev/fb1, or a file path")
     return path
 
 
@@ -286,7 +185,7 @@ def _webhook_url(env: Mapping[str, str]) -> str | None:
     except ValueError:
         parts = parts._replace(netloc="")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _fail("WEBHOOK_URL", url_origin(raw), "an http:// or https:// URL")
+        raise fail("WEBHOOK_URL", url_origin(raw), "an http:// or https:// URL")
     return raw
 
 
@@ -309,7 +208,7 @@ def _check_espeak(voice: str) -> None:
     if shutil.which("espeak-ng") is None:
         raise SettingsError("SPEAK='on' is not valid here: espeak-ng is not installed")
     if not knows_voice(voice):
-        raise _fail("SPEAK_VOICE", voice, "a voice espeak-ng knows (espeak-ng --voices lists them)")
+        raise fail("SPEAK_VOICE", voice, "a voice espeak-ng knows (espeak-ng --voices lists them)")
 
 
 def _check_player(output: str) -> None:
@@ -329,4 +228,4 @@ def _check_folder(raw: str, folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise _fail("AUDIO_OUTPUT", raw, f"file:DIR with a folder it can write ({error})") from None
+        raise fail("AUDIO_OUTPUT", raw, f"file:DIR with a folder it can write ({error})") from None

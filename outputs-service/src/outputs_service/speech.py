@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from .espeak import synthesis_env
+from .output import LABEL, Context, Output, Routed
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ async def run(
         raise SpeechError(f"{command[0]} exited {proc.returncode}: {' '.join(detail[-2:])}")
 
 
-class Speaker:
+class Speaker(Output):
     """Says labels one at a time; `hear(label)` is called for every change of the top label."""
 
     def __init__(
@@ -117,6 +118,10 @@ class Speaker:
             "last": self.last,
             "error": self.error,
         }
+
+    def take(self, message: Routed) -> None:
+        if message.kind == LABEL:
+            self.hear(message.label)
 
     def hear(self, label: str) -> None:
         """The top label is now `label` ("" for none)."""
@@ -200,3 +205,14 @@ class Speaker:
 
 def make_work_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="outputs-service-")
+
+
+async def build(settings: Settings, context: Context) -> Speaker | None:
+    """The speaker when SPEAK is on: its work folder, and its task saying one label at a time."""
+    if not settings.speak:
+        return None
+    work = context.stack.enter_context(make_work_dir())
+    speaker = Speaker(settings, Path(work), context.value_of)
+    context.spawn(speaker.serve(), "speech")
+    log.info("Speech on: voice %s to %s", settings.speak_voice, settings.audio_output)
+    return speaker

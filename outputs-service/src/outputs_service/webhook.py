@@ -20,7 +20,8 @@ import time
 import aiohttp
 from yarl import URL
 
-from .settings import url_origin
+from .output import EVENT, Context, Output, Reading, Routed
+from .settings import Settings, url_origin
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Rejected(Exception):
     """The endpoint answered that it will not take this event."""
 
 
-class Webhook:
+class Webhook(Output):
     def __init__(self, url: str, session: aiohttp.ClientSession, limit: int) -> None:
         self.url = url
         self.limit = limit
@@ -71,6 +72,31 @@ class Webhook:
             "error": self.error,
             "last_delivered": self.last_delivered,
         }
+
+    def take(self, message: Routed) -> None:
+        if message.kind == EVENT:
+            self.submit(message.payload)
+
+    def readings(self) -> list[Reading]:
+        return [
+            ("outputs_webhook_delivered_total", "events the endpoint took (2xx)", self.delivered),
+            (
+                "outputs_webhook_dropped_total",
+                "events dropped, oldest first, when the queue was full",
+                self.dropped,
+            ),
+            (
+                "outputs_webhook_rejected_total",
+                "events refused for good (a 4xx, a redirect other than 307 or 308)",
+                self.rejected,
+            ),
+            (
+                "outputs_webhook_retries_total",
+                "attempts that failed and were retried",
+                self.retries,
+            ),
+            ("outputs_webhook_queued", "events waiting or in flight", self.status()["queued"]),
+        ]
 
     def submit(self, body: bytes) -> None:
         """Queue one event's JSON; never waits."""
@@ -184,3 +210,14 @@ class Webhook:
                 origin,
             )
         return target
+
+
+async def build(settings: Settings, context: Context) -> Webhook | None:
+    """The webhook when WEBHOOK_URL is set: its HTTP session and its delivery task."""
+    if not settings.webhook_url:
+        return None
+    session = await context.stack.enter_async_context(aiohttp.ClientSession())
+    hook = Webhook(settings.webhook_url, session, settings.webhook_queue)
+    context.spawn(hook.serve(), "webhook")
+    log.info("Webhook on: %s", url_origin(settings.webhook_url))
+    return hook

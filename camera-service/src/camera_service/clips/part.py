@@ -6,12 +6,30 @@ from aiohttp import web
 
 from ..h264 import SharedH264
 from ..metrics import COUNTER, GAUGE, Reading
+from ..part import Core, Part
+from ..telemetry import publish_clip
 from .config import ClipSettings
 from .recorder import KEYFRAME_EVERY, Recorder
 from .routes import RECORDER, add_routes
 from .store import ClipStore
 
-__all__ = ["RECORDER", "Recorder", "add_routes", "background", "build", "metrics", "status"]
+__all__ = ["RECORDER", "Recorder", "add_routes", "background", "build", "metrics", "part", "status"]
+
+
+def part(app: web.Application, core: Core) -> Part:
+    recorder = build(core.settings.clips, core.settings.fps)
+    if recorder is not None:
+        app[RECORDER] = recorder
+        recorder.listeners.append(lambda record: core.events.publish("clip", record))
+        recorder.listeners.append(lambda record: publish_clip(app, record))  # P/clip
+    return Part(
+        "clips",
+        on_result=recorder.on_result if recorder is not None else None,
+        add_routes=add_routes,
+        background=background(core.webrtc.h264),
+        status=lambda: status(app),
+        metrics=metrics(recorder),
+    )
 
 
 def build(settings: ClipSettings, fps: float) -> Recorder | None:

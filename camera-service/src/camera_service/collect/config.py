@@ -1,8 +1,7 @@
 """The data-collection variables, read once with the rest of the settings.
 
-A bad value raises `CollectSettingsError` with one line naming the variable and
-what it accepts; `Settings.from_env` turns it into a `SettingsError`. The API
-key never appears in `repr`.
+A bad value raises `SettingsError` with one line naming the variable and what
+it accepts. The API key never appears in `repr`.
 """
 
 import re
@@ -10,13 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance_common.edge_impulse import api_key
+from appliance_common.settings import fail, number
+
 STRATEGIES = ("interval", "change", "uncertain")
 DEFAULT_INGESTION_URL = "https://ingestion.edgeimpulse.com"
 DEFAULT_SAMPLES_DIR = "/data/samples"
-
-
-class CollectSettingsError(ValueError):
-    """A collection variable has a value the service cannot use; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +38,16 @@ class CollectSettings:
     def from_env(cls, env: Mapping[str, str]) -> "CollectSettings":
         return cls(
             strategies=_strategies(env),
-            interval=_number(env, "COLLECT_INTERVAL", "60", "seconds from 1 to 86400", 1, 86400),
+            interval=number(
+                env, "COLLECT_INTERVAL", float, "60", "seconds from 1 to 86400", 1, 86400
+            ),
             samples_dir=Path(env.get("SAMPLES_DIR", "").strip() or DEFAULT_SAMPLES_DIR),
-            max_mb=_number(env, "SAMPLES_MAX_MB", "500", "megabytes from 1 to 1000000", 1, 1e6),
-            api_key=_api_key(env),
+            max_mb=number(
+                env, "SAMPLES_MAX_MB", float, "500", "megabytes from 1 to 1000000", 1, 1e6
+            ),
+            api_key=api_key(env),
             ingestion_url=_url(env),
         )
-
-
-def _fail(name: str, raw: str, accepts: str) -> CollectSettingsError:
-    return CollectSettingsError(f"{name}={raw!r} is not valid: expected {accepts}")
 
 
 def _strategies(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -59,38 +57,14 @@ def _strategies(env: Mapping[str, str]) -> tuple[str, ...]:
         return ()
     names = [part.strip().lower() for part in raw.split(",")]
     if not names or any(name not in STRATEGIES for name in names):
-        raise _fail("COLLECT", raw, accepts)
+        raise fail("COLLECT", raw, accepts)
     return tuple(name for name in STRATEGIES if name in names)
-
-
-def _number(env: Mapping[str, str], name: str, default: str, accepts: str, low, high) -> float:
-    raw = env.get(name, "").strip() or default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _fail(name, raw, accepts) from None
-    if value != value or not low <= value <= high:
-        raise _fail(name, raw, accepts)
-    return value
-
-
-def _api_key(env: Mapping[str, str]) -> str | None:
-    raw = env.get("EI_API_KEY", "").strip()
-    if not raw:
-        return None
-    if any(ch.isspace() for ch in raw) or not raw.isprintable():
-        # The same rule as model-fetcher's; the value itself is a secret, never echoed.
-        raise CollectSettingsError(
-            "EI_API_KEY is not valid: expected the project's API key (ei_…) from "
-            "Edge Impulse Studio, Dashboard > Keys, without spaces"
-        )
-    return raw
 
 
 def _url(env: Mapping[str, str]) -> str:
     raw = env.get("EI_INGESTION_URL", "").strip() or DEFAULT_INGESTION_URL
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
-        raise _fail(
+        raise fail(
             "EI_INGESTION_URL", raw, "an http:// or https:// URL, e.g. " + DEFAULT_INGESTION_URL
         )
     return raw.rstrip("/")

@@ -10,6 +10,14 @@ class SourceError(RuntimeError):
     """The source cannot give frames now (unplugged, stream dropped, file gone)."""
 
 
+class CaptureSpec(Protocol):
+    """What a source is opened with: the settings' capture size and rate."""
+
+    width: int
+    height: int
+    fps: float
+
+
 class FrameSource(Protocol):
     """A camera or anything that looks like one.
 

@@ -1,8 +1,8 @@
 """`rtsp://…`, `http(s)://…`: a network camera (RTSP, MJPEG over HTTP, a video URL)."""
 
 import cv2
+from appliance_common.settings import redact_url
 
-from ..settings import redact_url
 from .base import SourceError, VideoCaptureSource
 
 OPEN_TIMEOUT_MS = 10_000

@@ -13,7 +13,14 @@ from .service import Telemetry
 
 TELEMETRY = web.AppKey("telemetry", Telemetry)
 
-__all__ = ["TELEMETRY", "Telemetry", "publish_counts", "telemetry_ctx", "telemetry_metrics"]
+__all__ = [
+    "TELEMETRY",
+    "Telemetry",
+    "publish_clip",
+    "publish_counts",
+    "telemetry_ctx",
+    "telemetry_metrics",
+]
 
 
 async def telemetry_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -21,6 +28,12 @@ async def telemetry_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[TELEMETRY].start()
     yield
     await app[TELEMETRY].close()
+
+
+def publish_clip(app: web.Application, record: dict) -> None:
+    """Publish one clip's record (P/clip); nothing when MQTT is off."""
+    if TELEMETRY in app:
+        app[TELEMETRY].publish_clip(record)
 
 
 def publish_counts(app: web.Application, counts: dict) -> None:

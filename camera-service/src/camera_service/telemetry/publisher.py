@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 import aiomqtt
+from appliance_common.mqtt import Backoff, describe_error
 
 from .config import MqttSettings
 from .outbox import Message, Outbox
@@ -30,8 +31,6 @@ log = logging.getLogger(__name__)
 WINDOW = 20  # messages in flight (sent, not yet acknowledged) at once
 ACK_TIMEOUT = 10.0  # seconds for an acknowledgement before the connection counts as dead
 KEEPALIVE = 15
-BACKOFF_FIRST = 0.5
-BACKOFF_MAX = 10.0
 CLOSE_TIMEOUT = 1.0  # seconds for `available: offline` on a clean stop
 
 
@@ -91,23 +90,19 @@ class Publisher:
             self._wake.set()
 
     async def run(self) -> None:
-        backoff = BACKOFF_FIRST
+        backoff = Backoff()
         while not self._stopping.is_set():
             client = self._client()
             try:
                 async with client:
-                    backoff = BACKOFF_FIRST
+                    backoff.reset()
                     await self._session(client)
             except aiomqtt.MqttError as error:
                 self._went_offline(error)
             finally:
                 _read_disconnect(client)
-            if self._stopping.is_set():
-                break
-            try:
-                await asyncio.wait_for(self._stopping.wait(), backoff)
-            except TimeoutError:
-                backoff = min(backoff * 2, BACKOFF_MAX)
+            if not self._stopping.is_set():
+                await backoff.pause(self._stopping)
         self.state = "offline"
 
     async def close(self, task: asyncio.Task) -> None:
@@ -238,7 +233,7 @@ class Publisher:
         log.info("MQTT connected to %s, topics under %s/", self.settings.url, self.topics.prefix)
 
     def _went_offline(self, error: Exception) -> None:
-        reason = _describe(error)
+        reason = describe_error(error)
         if self._stopping.is_set():  # the goodbye went unanswered: a stop is no fault
             log.info("MQTT connection ended while stopping: %s", reason)
             return
@@ -277,11 +272,3 @@ def _read_disconnect(client: aiomqtt.Client) -> None:
 def _retrieve(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()  # consumed: the batch is given back, the error is the connection's
-
-
-def _describe(error: Exception) -> str:
-    cause = error.__cause__ or error.__context__
-    text = str(error).strip() or type(error).__name__
-    if cause is not None and str(cause).strip() and str(cause) not in text:
-        text = f"{text}: {cause}"
-    return text[:200]

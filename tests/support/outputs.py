@@ -1,5 +1,5 @@
 """Test helpers: a publisher that speaks like camera-service, outputs-service as a
-subprocess, and a webhook receiver on loopback. The broker is tests/support's Mosquitto.
+subprocess, and a webhook receiver on loopback. The broker is `support.mosquitto`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import aiomqtt
+
 from support.metrics import sample, scrape
 from support.mosquitto import Mosquitto
 from support.services import Service

@@ -1,0 +1,1 @@
+"""The rules every service shares: settings parsing, the MQTT connection, start-up."""
