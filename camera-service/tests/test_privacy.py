@@ -489,22 +489,27 @@ def scrape(port: int) -> bytes:
         return b""
 
 
+async def sample_images(http, server, at_least: int, within: float) -> list[np.ndarray]:
+    """The collected samples' JPEGs, once there are AT_LEAST of them (WITHIN seconds)."""
+
+    async def samples():
+        async with http.get(server.make_url("/api/samples")) as response:
+            records = await response.json()
+        return records if len(records) >= at_least else None
+
+    images = []
+    for record in await wait_until(samples, within):
+        async with http.get(server.make_url(f"/api/samples/{record['id']}.jpg")) as response:
+            images.append(decode_jpeg(await response.read()))
+    return images
+
+
 async def test_collected_samples_have_the_faces_hidden_and_are_not_wholly_blurred(
     private, scene, tmp_path, http
 ):
     collect = CollectSettings(strategies=("interval",), interval=1.0, samples_dir=tmp_path / "s")
     async with serve(replace(private, collect=collect)) as server:
-
-        async def samples():
-            async with http.get(server.make_url("/api/samples")) as response:
-                records = await response.json()
-            return records if len(records) >= 3 else None
-
-        records = await wait_until(samples, 20)
-        images = []
-        for record in records:
-            async with http.get(server.make_url(f"/api/samples/{record['id']}.jpg")) as response:
-                images.append(decode_jpeg(await response.read()))
+        images = await sample_images(http, server, at_least=3, within=20)
     assert all(faces_hidden(image, scene) for image in images)
     assert all(psnr_outside(image, scene.image, list(scene.faces)) > 30 for image in images)
 
@@ -660,17 +665,7 @@ async def test_samples_of_a_walking_face_never_show_it(settings, tmp_path, http)
         moving_settings(settings, "walk 150 px/s", tmp_path / "scene"), collect=collect
     )
     async with serve(private) as server:
-
-        async def samples():
-            async with http.get(server.make_url("/api/samples")) as response:
-                records = await response.json()
-            return records if len(records) >= 4 else None
-
-        records = await wait_until(samples, 30)
-        images = []
-        for record in records:
-            async with http.get(server.make_url(f"/api/samples/{record['id']}.jpg")) as response:
-                images.append(decode_jpeg(await response.read()))
+        images = await sample_images(http, server, at_least=4, within=30)
     assert raw_frames(images, blocks) == []
 
 
