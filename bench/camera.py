@@ -198,6 +198,11 @@ async def run_peers(port: int, peers: int, seconds: float, cycles: int, codec: s
 # --- the benchmark ------------------------------------------------------------------------
 
 
+def per_frame_ms(result: tuple[float, int]) -> str:
+    """A (CPU seconds per frame, frames) measurement as the tables print it."""
+    return f"{result[0] * 1000:.2f} ms ({result[1]} frames)"
+
+
 def row(name: str, value: str, note: str = "") -> str:
     return f"| {name} | {value} | {note} |"
 
@@ -222,7 +227,6 @@ async def benchmark(args: argparse.Namespace) -> None:
     finally:
         service.terminate()
         service.wait(15)
-    ms = lambda r: f"{r[0] * 1000:.2f} ms ({r[1]} frames)"  # noqa: E731
     print(
         f"camera-service, demo source {args.resolution} @ {args.fps} fps,",
         f"{args.seconds:.0f} s windows",
@@ -230,34 +234,34 @@ async def benchmark(args: argparse.Namespace) -> None:
     print()
     print("| measure | value | goal |")
     print("|---|---|---|")
-    print(row("CPU per captured frame, no viewers", ms(idle)))
-    print(row("CPU per captured frame, 1 MJPEG client", ms(one)))
+    print(row("CPU per captured frame, no viewers", per_frame_ms(idle)))
+    print(row("CPU per captured frame, 1 MJPEG client", per_frame_ms(one)))
     print(
         row(
             "CPU per captured frame, 10 MJPEG clients",
-            ms(ten),
+            per_frame_ms(ten),
             f"{ten[0] / one[0]:.2f}x one (goal <= 1.5x)",
         )
     )
-    print(row("CPU per captured frame, 1 WebRTC peer, per-peer VP8", ms(vp8)))
+    print(row("CPU per captured frame, 1 WebRTC peer, per-peer VP8", per_frame_ms(vp8)))
     print(
         row(
             "CPU per captured frame, 1 WebRTC peer, shared H.264",
-            ms(peer1),
+            per_frame_ms(peer1),
             f"{peer1[0] / vp8[0]:.2f}x VP8 (goal <= 1.0)",
         )
     )
     print(
         row(
             "CPU per captured frame, 4 WebRTC peers",
-            ms(peer4),
+            per_frame_ms(peer4),
             f"{peer4[0] / peer1[0]:.2f}x one (goal <= 1.3)",
         )
     )
     print(
         row(
             "CPU per captured frame, 10 WebRTC peers",
-            ms(peer10),
+            per_frame_ms(peer10),
             f"{peer10[0] / peer1[0]:.2f}x one (goal <= 1.3)",
         )
     )
@@ -369,17 +373,16 @@ async def floor_benchmark(args: argparse.Namespace) -> None:
             loop.process.kill()
         service.terminate()
         service.wait(15)
-    ms = lambda r: f"{r[0] * 1000:.2f} ms ({r[1]} frames)"  # noqa: E731
     verdict = "ok" if ratio <= FLOOR_GOAL else "MISSED"
     print(f"against the floor, demo source {args.resolution} @ {args.fps} fps,", end=" ")
     print(f"one {args.seconds:.0f} s window side by side")
     print()
     print("| measure | value | goal |")
     print("|---|---|---|")
-    print(row("camera-service CPU per captured frame, 1 H.264 viewer", ms(one)))
-    print(row("floor: bare PyAV loop, convert + libx264 encode, same frames", ms(floor)))
+    print(row("camera-service CPU per captured frame, 1 H.264 viewer", per_frame_ms(one)))
+    print(row("floor: bare PyAV loop, convert + libx264 encode, same frames", per_frame_ms(floor)))
     print(row("camera-service ÷ floor", f"{ratio:.2f}x", f"goal <= {FLOOR_GOAL} {verdict}"))
-    print(row("bare loop with the demo source rendering each frame live", ms(live)))
+    print(row("bare loop with the demo source rendering each frame live", per_frame_ms(live)))
     print(row("camera-service ÷ that", f"{one[0] / live[0]:.2f}x"))
     if profile:
         print(f"\nwhere camera-service's time goes (1 H.264 viewer): {profile}")
@@ -402,25 +405,24 @@ async def clips_benchmark(args: argparse.Namespace) -> None:
             finally:
                 service.terminate()
                 service.wait(15)
-    ms = lambda r: f"{r[0] * 1000:.2f} ms ({r[1]} frames)"  # noqa: E731
     off, on, ring = results["off", 1], results["on", 1], results["on", 0]
     print(f"event clips, demo source {args.resolution} @ {args.fps} fps,", end=" ")
     print(f"{args.seconds:.0f} s windows")
     print()
     print("| measure | value | goal |")
     print("|---|---|---|")
-    print(row("CPU per captured frame, CLIPS=off, 1 H.264 viewer", ms(off)))
+    print(row("CPU per captured frame, CLIPS=off, 1 H.264 viewer", per_frame_ms(off)))
     print(
         row(
             "CPU per captured frame, CLIPS=on, 1 H.264 viewer",
-            ms(on),
+            per_frame_ms(on),
             f"{on[0] / off[0]:.2f}x off (goal <= 1.05)",
         )
     )
     print(
         row(
             "CPU per captured frame, CLIPS=on, no viewer (encode + ring)",
-            ms(ring),
+            per_frame_ms(ring),
             f"{ring[0] / off[0]:.2f}x the encode for 1 viewer (goal <= 1.0)",
         )
     )
