@@ -30,8 +30,26 @@ def classify(service: Service, image) -> dict:
 
 
 def runners(service: Service) -> list[psutil.Process]:
-    children = psutil.Process(service.proc.pid).children()
-    return [p for p in children if "model.eim" in " ".join(p.cmdline())]
+    """The service's `.eim` children still running (one that exited is not, reaped or not)."""
+    return [
+        p
+        for p in psutil.Process(service.proc.pid).children()
+        if not exited(p) and "model.eim" in " ".join(_cmdline(p))
+    ]
+
+
+def exited(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # reaped meanwhile
+        return True
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.NoSuchProcess:  # exited between the two looks (ZombieProcess is one)
+        return []
 
 
 def test_fetched_eim_serves_boxes_and_is_stopped_when_replaced(tmp_path):
@@ -71,7 +89,7 @@ def test_fetched_eim_serves_boxes_and_is_stopped_when_replaced(tmp_path):
         (old,) = runners(service)
         install_model(store, "colors_rgb_int8", version="2")
         deadline = time.monotonic() + scaled(20)
-        while old.is_running() and old.status() != psutil.STATUS_ZOMBIE:
+        while not exited(old):
             assert time.monotonic() < deadline, "the replaced .eim was not stopped"
             time.sleep(0.1)
         assert classify(service, fomo_scene([], 320, 240))["model"]["version"] == "2"
